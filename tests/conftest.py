@@ -77,6 +77,19 @@ def llama_server(builtin_gguf: Path, tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
+def second_llama_server(builtin_gguf: Path, tmp_path_factory) -> str:
+    """Another server of the same model, for tests of several endpoints and of shards."""
+    log_path = tmp_path_factory.mktemp("llama2") / "server.log"
+    process, base_url = start_llama_server(builtin_gguf, log_path)
+    yield base_url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
 def builtin_model():
     """The embedded SmolLM2-135M-Instruct through the transformers backend, loaded once."""
     from ditto.models.transformers_backend import TransformersModel

@@ -2,7 +2,7 @@
 
 It forwards to a real upstream server, but the first requests it sees are answered by a
 script of faults: 429 with Retry-After, 500, a stall past the client's timeout, a reset
-connection, a body cut short. It counts what it received so tests can prove what was sent.
+connection, a body cut short, bad JSON, the real answer late or trickled out a byte at a time. It counts what it received so tests can prove what was sent.
 """
 
 from __future__ import annotations
@@ -17,10 +17,18 @@ import httpx
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, faults: list[str] | None = None, stall_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        faults: list[str] | None = None,
+        stall_seconds: float = 5.0,
+        trickle_seconds: float = 0.05,
+        port: int = 0,
+    ) -> None:
         self.upstream = upstream.rstrip("/")
         self.faults = list(faults or [])
         self.stall_seconds = stall_seconds
+        self.trickle_seconds = trickle_seconds
         self.posts = 0
         self.forwarded_posts = 0
         self.bodies: list[bytes] = []
@@ -47,9 +55,9 @@ class FaultProxy:
                         proxy.forwarded_posts += 1
                     self._forward("POST", body)
                 else:
-                    self._fault(fault)
+                    self._fault(fault, body)
 
-            def _fault(self, fault: str) -> None:
+            def _fault(self, fault: str, body: bytes) -> None:
                 if fault == "429":
                     self._reply(429, b'{"error": "rate limited"}', {"Retry-After": "1"})
                 elif fault == "500":
@@ -64,15 +72,35 @@ class FaultProxy:
                     self.connection.close()
                     self.close_connection = True
                 elif fault == "truncate":  # promises more body than it sends, then hangs up
-                    body = b'{"choices": [{"message": {"content": "cut'
+                    cut = b'{"choices": [{"message": {"content": "cut'
                     self.send_response(200)
-                    self.send_header("content-length", str(len(body) + 100))
+                    self.send_header("content-length", str(len(cut) + 100))
                     self.end_headers()
-                    self.wfile.write(body)
+                    self.wfile.write(cut)
                     self.wfile.flush()
                     self.close_connection = True
                 elif fault == "badjson":
                     self._reply(200, b'{"choices": [{"message": {"content": "cut')
+                elif fault == "delay":  # the real answer, stall_seconds late
+                    time.sleep(proxy.stall_seconds)
+                    with proxy.lock:
+                        proxy.forwarded_posts += 1
+                    self._forward("POST", body)
+                elif fault == "trickle":  # the real answer, one byte per trickle_seconds
+                    with proxy.lock:
+                        proxy.forwarded_posts += 1
+                    response = self._upstream("POST", body)
+                    self.send_response(response.status_code)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(response.content)))
+                    self.end_headers()
+                    try:
+                        for byte in response.content:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(proxy.trickle_seconds)
+                    except OSError:  # the client gave up waiting
+                        self.close_connection = True
                 else:
                     raise ValueError(fault)
 
@@ -85,18 +113,20 @@ class FaultProxy:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def _forward(self, method: str, body: bytes) -> None:
-                path = self.path.removeprefix("/v1")
-                response = httpx.request(
+            def _upstream(self, method: str, body: bytes) -> httpx.Response:
+                return httpx.request(
                     method,
-                    proxy.upstream + path,
+                    proxy.upstream + self.path.removeprefix("/v1"),
                     content=body,
                     headers={"content-type": "application/json"},
                     timeout=120,
                 )
+
+            def _forward(self, method: str, body: bytes) -> None:
+                response = self._upstream(method, body)
                 self._reply(response.status_code, response.content)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -106,3 +106,43 @@ def test_retry_after_parsing():
     assert parse_retry_after(None) is None
     assert parse_retry_after("soon") is None
     assert 0 <= parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+def test_a_trickled_answer_past_the_deadline_is_retried(llama_server):
+    reference = run(OpenAIChatModel("builtin", [llama_server]), [ask("What is the capital of France?")])[0]
+    with FaultProxy(llama_server, ["trickle"], trickle_seconds=0.05) as proxy:  # ~25 s for a ~500-byte body
+        model = OpenAIChatModel("builtin", [proxy.base_url], timeout=10.0, retry=FAST_RETRY)
+        [completion] = run(model, [ask("What is the capital of France?")])
+    assert completion.text == reference.text
+    assert set(model.retry_report()[proxy.base_url]["reasons"]) == {"deadline"}
+
+
+def test_a_dead_endpoint_is_skipped_and_tried_again_later(llama_server):
+    from tests.conftest import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    requests = [ask(f"Say the number {i}.", max_tokens=6) for i in range(8)]
+    reference = run(OpenAIChatModel("builtin", [llama_server]), requests)
+    with FaultProxy(llama_server) as live:
+        model = OpenAIChatModel("builtin", [dead, live.base_url], concurrency=2, retry=FAST_RETRY)
+        model.endpoints[0].cool_down = 0.2  # so that the run outlasts a few cool-downs
+        completions = run(model, requests)
+    report = model.retry_report()
+    assert [c.text for c in completions] == [c.text for c in reference]
+    assert live.forwarded_posts == len(requests)  # each request retried on the live endpoint
+    assert report[dead]["failed"] == 0 and set(report[dead]["reasons"]) == {"ConnectError"}
+    assert report[dead]["sent"] >= 2  # set aside, then tried again after its cool-down
+
+
+def test_the_least_busy_endpoint_gets_the_next_request(llama_server, second_llama_server):
+    """Two real llama.cpp servers, one behind a proxy that adds 6 s to every answer: the
+    fast one is given more of the work (round-robin would split it evenly), and the slow
+    one is still used."""
+    requests = [ask(f"Name a fruit, number {i}.", max_tokens=6) for i in range(10)]
+    with FaultProxy(llama_server, ["delay"] * 10, stall_seconds=6.0) as slow, \
+            FaultProxy(second_llama_server) as fast:
+        model = OpenAIChatModel("builtin", [slow.base_url, fast.base_url], concurrency=2)
+        completions = run(model, requests)
+    assert all(c.text for c in completions)
+    assert slow.forwarded_posts >= 1 and fast.forwarded_posts > slow.forwarded_posts
+    assert slow.forwarded_posts + fast.forwarded_posts == len(requests)

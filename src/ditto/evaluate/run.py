@@ -18,6 +18,7 @@ from ditto.evaluate.records import JUDGED_FILE, MTBENCH_FILE, RUN_INFO_FILE, SCO
 from ditto.evaluate.rollout import rollout
 from ditto.evaluate.scoring import score_records
 from ditto.models import ChatModel
+from ditto.models.calls import retry_report
 from ditto.store import RunStore
 from ditto.types import SamplingParams
 
@@ -79,6 +80,7 @@ def evaluate(
         "judge_calls": judge_calls,
         "judge_n": config.judge.n,
         "judge_temperature": config.judge.temperature,
+        "endpoints": {"model": retry_report(model), "judge": retry_report(judge)},
         "tokens": {
             "rollout": {"prompt": rollout_usage.prompt_tokens, "completion": rollout_usage.completion_tokens},
             "judge": {"prompt": judge_usage.prompt_tokens, "completion": judge_usage.completion_tokens},

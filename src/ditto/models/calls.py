@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -74,6 +75,7 @@ def complete(
     results: list[Completion | None] = [found.get(k) for k in keys]
     missing = [i for i, result in enumerate(results) if result is None]
 
+    retried_before = total_retries(model)
     with progress_bar(disable=not progress) as bar:
         task = bar.add_task(description, total=len(requests), completed=len(requests) - len(missing), tokens=0)
         started = time.perf_counter()
@@ -85,8 +87,28 @@ def complete(
             fresh_tokens += completion.usage.completion_tokens
             bar.update(task, advance=1, tokens=fresh_tokens)
 
+    retried = total_retries(model) - retried_before
+    if retried:
+        Console(stderr=True).print(f"{description}: {retried} transient failures retried ({retry_line(model)})")
     per_conversation = params.n
     return [
         [results[i * per_conversation + s] for s in range(per_conversation)]  # type: ignore[misc]
         for i in range(len(conversations))
     ]
+
+
+def retry_report(model: ChatModel) -> dict:
+    """Per endpoint: requests sent, retried (by reason) and given up; empty for local models."""
+    report = getattr(model, "retry_report", None)
+    return report() if callable(report) else {}
+
+
+def total_retries(model: ChatModel) -> int:
+    return sum(entry["retried"] for entry in retry_report(model).values())
+
+
+def retry_line(model: ChatModel) -> str:
+    return "; ".join(
+        f"{url}: " + ", ".join(f"{reason} x{count}" for reason, count in entry["reasons"].items())
+        for url, entry in retry_report(model).items() if entry["retried"]
+    )

@@ -1,10 +1,13 @@
 """Any OpenAI-compatible chat server: vLLM, SGLang, llama.cpp server, Ollama, OpenAI.
 
 Requests run concurrently on an event loop in a worker thread, at most `concurrency` in
-flight, spread round-robin over one or more base URLs. Transient failures (429, 5xx,
-timeouts, resets, bodies cut short) are retried with exponential backoff and full jitter,
-waiting at least as long as the server's Retry-After. The API key is read from the
-environment and lives only in the request header.
+flight. With several base URLs (N vLLM servers, say) each request goes to the endpoint with
+the fewest requests in flight, so a slow server gets less and none sits idle. An endpoint
+that cannot be reached is set aside for a cool-down that doubles on each failure, its
+requests go to the others at once, and it is tried again when the cool-down ends.
+Transient failures (429, 5xx, timeouts, resets, bodies cut short) are retried with
+exponential backoff and full jitter, waiting at least as long as the server's Retry-After.
+The API key is read from the environment and lives only in the request header.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import itertools
 import os
 import queue
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -34,12 +38,54 @@ def api_key_from_env() -> str | None:
     return None
 
 
+COOL_DOWN_S = 1.0
+MAX_COOL_DOWN_S = 60.0
+
+
 @dataclass
 class EndpointStats:
-    """What the run had to retry, per base URL, for the end-of-run report."""
+    """What the run sent and had to retry, per base URL, for the end-of-run report."""
 
+    sent: dict[str, int] = field(default_factory=dict)
     retries: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, dict[str, int]] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
+
+    def count_retry(self, url: str, reason: str) -> None:
+        self.retries[url] = self.retries.get(url, 0) + 1
+        by_reason = self.reasons.setdefault(url, {})
+        by_reason[reason] = by_reason.get(reason, 0) + 1
+
+    def summary(self) -> dict:
+        return {
+            url: {"sent": self.sent.get(url, 0), "retried": self.retries.get(url, 0),
+                  "reasons": self.reasons.get(url, {}), "failed": self.failures.get(url, 0)}
+            for url in sorted(set(self.sent) | set(self.retries))
+        }
+
+
+@dataclass
+class Endpoint:
+    """One base URL and how busy and how healthy it is right now."""
+
+    url: str
+    in_flight: int = 0
+    down_until: float = 0.0
+    cool_down: float = COOL_DOWN_S
+
+    def is_up(self, now: float) -> bool:
+        return self.down_until <= now
+
+    def set_aside(self, now: float) -> None:
+        self.down_until = now + self.cool_down
+        self.cool_down = min(self.cool_down * 2, MAX_COOL_DOWN_S)
+
+    def recovered(self) -> None:
+        self.down_until, self.cool_down = 0.0, COOL_DOWN_S
+
+
+class EndpointDown(TransientError):
+    """The endpoint itself failed (refused, reset, timed out): try another one."""
 
 
 class OpenAIChatModel:
@@ -64,12 +110,18 @@ class OpenAIChatModel:
         self.stats = EndpointStats()
         self.cache_id = f"openai:{model}"
         self._api_key = api_key if api_key is not None else api_key_from_env()
-        self._next_url = itertools.cycle(self.base_urls)
+        self.endpoints = [Endpoint(url) for url in self.base_urls]
+        self._turn = itertools.count()
         if check_reachable:
             self._check_reachable()
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+
+    def _redact(self, text: str) -> str:
+        """Servers may echo the request headers in an error body; the key must not reach
+        a terminal or a log through our error message."""
+        return text.replace(self._api_key, "[API key]") if self._api_key else text
 
     def _check_reachable(self) -> None:
         """Fail before any work when no base URL accepts a connection, naming the URLs.
@@ -102,14 +154,18 @@ class OpenAIChatModel:
 
     async def _post_once(self, client: httpx.AsyncClient, url: str, body: dict) -> Completion:
         try:
-            response = await client.post(f"{url}/chat/completions", json=body)
+            # httpx's timeout bounds each read; the deadline bounds the whole exchange, so a
+            # server trickling its answer a byte at a time cannot hold a request forever.
+            response = await asyncio.wait_for(client.post(f"{url}/chat/completions", json=body), self.timeout)
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise TransientError(f"{type(exc).__name__} from {url}") from None
+            raise EndpointDown(f"{type(exc).__name__} from {url}") from None
+        except asyncio.TimeoutError:
+            raise EndpointDown(f"deadline: no complete answer within {self.timeout:g} s from {url}") from None
         if response.status_code in RETRYABLE_STATUS:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             raise TransientError(f"HTTP {response.status_code} from {url}", retry_after)
         if response.status_code >= 400:
-            detail = response.text[:300].replace("\n", " ")
+            detail = self._redact(response.text[:300].replace("\n", " "))
             raise DittoError(f"{url} refused the request: HTTP {response.status_code} {detail}")
         try:
             data = response.json()
@@ -127,20 +183,45 @@ class OpenAIChatModel:
             ),
         )
 
+    def _pick_endpoint(self) -> Endpoint:
+        """The endpoint with the fewest requests in flight among those up (ties taken in
+        turn); when every endpoint is set aside, the one that comes back first."""
+        now = time.monotonic()
+        up = [e for e in self.endpoints if e.is_up(now)]
+        if not up:
+            return min(self.endpoints, key=lambda e: e.down_until)
+        turn = next(self._turn)
+        count = len(self.endpoints)
+        return min(up, key=lambda e: (e.in_flight, (self.endpoints.index(e) - turn) % count))
+
     async def _complete(self, client: httpx.AsyncClient, request: ChatRequest) -> Completion:
         body = self.payload(request)
         for attempt in itertools.count():
-            url = next(self._next_url)
+            endpoint = self._pick_endpoint()
+            wait = endpoint.down_until - time.monotonic()
+            if wait > 0:  # every endpoint is set aside: wait for the first to come back
+                await asyncio.sleep(wait)
+            url = endpoint.url
+            endpoint.in_flight += 1
+            self.stats.sent[url] = self.stats.sent.get(url, 0) + 1
             try:
-                return await self._post_once(client, url, body)
+                completion = await self._post_once(client, url, body)
+                endpoint.recovered()
+                return completion
             except TransientError as exc:
-                self.stats.retries[url] = self.stats.retries.get(url, 0) + 1
+                self.stats.count_retry(url, reason_of(exc))
                 if attempt >= self.retry.max_retries:
                     self.stats.failures[url] = self.stats.failures.get(url, 0) + 1
                     raise DittoError(
                         f"model request failed after {attempt + 1} attempts: {exc}"
                     ) from None
+                if isinstance(exc, EndpointDown) and len(self.endpoints) > 1:
+                    endpoint.set_aside(time.monotonic())
+                    if any(e.is_up(time.monotonic()) for e in self.endpoints):
+                        continue  # another endpoint takes it now
                 await asyncio.sleep(self.retry.delay(attempt, exc.retry_after))
+            finally:
+                endpoint.in_flight -= 1
         raise AssertionError("unreachable")
 
     async def _run(self, requests: Sequence[ChatRequest], results: queue.Queue, stop: threading.Event) -> None:
@@ -188,5 +269,18 @@ class OpenAIChatModel:
             stop.set()
             thread.join()
 
+    def retry_report(self) -> dict:
+        return self.stats.summary()
+
     def close(self) -> None:
         pass
+
+
+def reason_of(exc: TransientError) -> str:
+    """A short label for the retry report: 'HTTP 429', 'ConnectError', 'malformed body'."""
+    message = str(exc)
+    if message.startswith("HTTP "):
+        return message.split(" from ")[0]
+    if message.startswith("malformed"):
+        return "malformed body"
+    return message.split(" ")[0].rstrip(":")

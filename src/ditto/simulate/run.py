@@ -16,6 +16,7 @@ from ditto.characters.profile import Profile
 from ditto.chat_files import write_jsonl_atomic
 from ditto.errors import DittoError
 from ditto.models import ChatModel
+from ditto.models.calls import retry_report
 from ditto.prompts import template_version
 from ditto.simulate.pairing import Contrast, pick_partners, profile_key
 from ditto.simulate.queries import QuerySet, simulate_queries
@@ -172,6 +173,7 @@ def simulation_stats(characters, query_sets, plans, sessions, query_seconds, res
         "parse_failure_rate": round(failed_attempts / attempts, 4) if attempts else 0.0,
         "sessions_failed": sum(1 for p in plans if not p.turns),
         "sessions_cut_short": sum(1 for p in plans if p.failure and p.turns),
+        "endpoints": retry_report(teacher),
         "stages": {
             "queries": {
                 "seconds": round(query_seconds, 2),
