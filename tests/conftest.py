@@ -40,6 +40,16 @@ def builtin_gguf() -> Path:
     return builtin_gguf_path()
 
 
+def die_with_parent() -> None:
+    """A pytest killed by its timeout never tears its fixtures down; without this its
+    llama.cpp servers would live on and eat the CPU of every later test run (Linux only)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def start_llama_server(gguf: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     command = [
@@ -48,7 +58,7 @@ def start_llama_server(gguf: Path, log_path: Path) -> tuple[subprocess.Popen, st
         "--n_ctx", "4096", "--n_threads", str(min(2, os.cpu_count() or 1)), "--flash_attn", "true",
     ]
     log = log_path.open("w")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
     base_url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -169,3 +169,39 @@ def test_failure_mid_run_keeps_what_was_done(tmp_path, llama_server):
     assert "HTTP 500" in result.stderr
     assert stored_rows(tmp_path / "run") == 2
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_two_shards_on_two_servers_merged_equal_one_unsharded_run(tmp_path, llama_server, second_llama_server):
+    source = write_chats(tmp_path / "in.jsonl", 8)
+    common = ["-i", str(source), "--max-tokens", "10", "--temperature", "0.8", "--seed", "3", "--no-progress"]
+    whole = ditto("generate", "--base-url", llama_server, "-o", str(tmp_path / "whole.jsonl"),
+                  "--run", str(tmp_path / "whole"), *common)
+    assert whole.returncode == 0, whole.stderr
+    shard_ids = []
+    for index, server in ((1, llama_server), (2, second_llama_server)):
+        part = tmp_path / f"part{index}.jsonl"
+        result = ditto("generate", "--base-url", server, "-o", str(part), "--run", str(tmp_path / f"shard{index}"),
+                       "--shard", f"{index}/2", *common)
+        assert result.returncode == 0, result.stderr
+        shard_ids.append([r["id"] for r in read_lines(part)])
+    assert sorted(shard_ids[0] + shard_ids[1]) == list(range(8)) and all(shard_ids)
+
+    merged = ditto("merge", str(tmp_path / "merged"), str(tmp_path / "shard1"), str(tmp_path / "shard2"))
+    assert merged.returncode == 0, merged.stderr
+    with FaultProxy(llama_server) as proxy:
+        final = ditto("generate", "--base-url", proxy.base_url, "-o", str(tmp_path / "merged.jsonl"),
+                      "--run", str(tmp_path / "merged"), *common)
+    assert final.returncode == 0, final.stderr
+    assert proxy.posts == 0
+    assert (tmp_path / "merged.jsonl").read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+
+
+def test_dry_run_counts_requests_and_writes_nothing(tmp_path):
+    source = write_chats(tmp_path / "in.jsonl", 5)
+    result = ditto("generate", "-i", str(source), "-o", str(tmp_path / "out.jsonl"), "--run", str(tmp_path / "run"),
+                   "--n", "2", "--max-tokens", "7", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    row = next(line.split() for line in result.stdout.splitlines() if line.strip().startswith("generate"))
+    assert row[1:3] == ["10", "10"] and row[4] == "70"
+    assert int(row[3].replace(",", "")) > 10 * 8  # ten prompts of a dozen words each
+    assert not (tmp_path / "run").exists() and not (tmp_path / "out.jsonl").exists()

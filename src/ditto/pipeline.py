@@ -18,14 +18,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ditto.characters import Profile, read_profiles
+from ditto.cost import StageEstimate
 from ditto.errors import DittoError
-from ditto.evaluate.build import build_eval_set
+from ditto.evaluate.build import build_eval_set, draw_candidates
 from ditto.evaluate.judge import JudgeConfig
 from ditto.evaluate.mtbench import read_questions
+from ditto.evaluate.records import EvalItem
 from ditto.evaluate.run import EvalConfig, evaluate
 from ditto.models import ChatModel, load_model
 from ditto.models.transformers_backend import TRAIN_RECORD
 from ditto.simulate.run import SimulateConfig, simulate
+from ditto.simulate.system_prompt import role_system_prompt
 from ditto.store import RunStore
 from ditto.types import SamplingParams
 
@@ -73,6 +76,42 @@ def split_pool(pool: list[Profile], config: RunConfig) -> tuple[list[Profile], l
     return [p for p in pool if p.id in train_ids], [p for p in pool if p.id in eval_ids]
 
 
+def stage_configs(config: RunConfig) -> tuple[SamplingParams, SimulateConfig, JudgeConfig]:
+    """The sampling, simulation and judge settings every stage of a run shares."""
+    sampling = SamplingParams(max_tokens=config.max_tokens, temperature=0.7, top_p=0.95, seed=config.seed)
+    simulation = SimulateConfig(
+        langs=config.langs, turns=config.turns, seed=config.seed,
+        query_params=sampling.model_copy(update={"temperature": 0.8}), response_params=sampling,
+    )
+    judge = JudgeConfig(n=config.judge_n, max_tokens=config.judge_max_tokens, seed=config.seed)
+    return sampling, simulation, judge
+
+
+def estimate_run(config: RunConfig) -> list[StageEstimate]:
+    """What `run_ditto` will send, stage by stage, before anything runs. The eval set does
+    not exist yet, so each held-out character counts as one dialogue of `turns` queries."""
+    from ditto.evaluate.plan import estimate_evaluation
+    from ditto.simulate.plan import QUERY_TOKENS, estimate_simulation
+
+    pool = read_profiles(config.characters)
+    train_pool, eval_pool = split_pool(pool, config)
+    sampling, simulation, judge = stage_configs(config)
+    estimates = estimate_simulation(train_pool, simulation, "simulate: ")
+    estimates.append(StageEstimate("train", 0, 0, 0, 0, note=f"{config.train_max_steps} LoRA steps, no requests"))
+    held_out = replace(simulation, character_ids=frozenset(p.id for p in eval_pool))
+    estimates += estimate_simulation(pool, held_out, "eval build: ")
+    items = [
+        EvalItem(id=p.id, lang=p.lang, label=p.name, summary=p.summary, system=role_system_prompt(p),
+                 prompts=["x" * 4 * QUERY_TOKENS] * config.turns, candidates=draw_candidates(p, pool, config.seed))
+        for p in eval_pool if p.lang in config.langs
+    ]
+    questions = read_questions(config.mtbench) if config.mtbench else None
+    eval_config = EvalConfig(answer_params=sampling, judge=judge, mtbench_questions=questions)
+    for label in ("seed", "ditto"):
+        estimates += estimate_evaluation(items, eval_config, f"eval {label}: ")
+    return estimates
+
+
 def _timed(config: RunConfig, stage: str, started: float) -> None:
     config.stage_seconds[stage] = round(time.perf_counter() - started, 2)
 
@@ -96,11 +135,7 @@ def run_ditto(config: RunConfig) -> Path:
         return models[key]
 
     teacher = model(config.teacher, config.teacher_base_url)
-    sampling = SamplingParams(max_tokens=config.max_tokens, temperature=0.7, top_p=0.95, seed=config.seed)
-    simulation = SimulateConfig(
-        langs=config.langs, turns=config.turns, seed=config.seed,
-        query_params=sampling.model_copy(update={"temperature": 0.8}), response_params=sampling,
-    )
+    sampling, simulation, judge_config = stage_configs(config)
 
     # 1-2. Characters and dialogue simulation with the seed model (or the teacher).
     started = time.perf_counter()
@@ -134,7 +169,6 @@ def run_ditto(config: RunConfig) -> Path:
     # 4b. Evaluate the seed and the tuned model with the same judge.
     judge = model(config.judge, config.judge_base_url)
     questions = read_questions(config.mtbench) if config.mtbench else None
-    judge_config = JudgeConfig(n=config.judge_n, max_tokens=config.judge_max_tokens, seed=config.seed)
     contenders = [("seed", model(None, None), config.model), ("ditto", model(str(tuned_dir), None), str(tuned_dir))]
     run_dirs = []
     for label, tested, name in contenders:

@@ -25,13 +25,16 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+SETTINGS = ["--characters", "builtin", "--limit", "3", "--lang", "en", "--turns", "2", "--max-tokens", "40",
+            "--seed", "0", "--no-progress"]
+
+
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory, llama_server):
     run = tmp_path_factory.mktemp("simulate") / "run"
     with FaultProxy(llama_server) as proxy:
-        args = ["simulate", "--model", "builtin", "--base-url", proxy.base_url, "--characters", "builtin",
-                "--limit", "3", "--lang", "en", "--turns", "2", "--max-tokens", "40", "--seed", "0",
-                "--concurrency", "1", "--run", str(run), "--no-progress"]
+        args = ["simulate", "--model", "builtin", "--base-url", proxy.base_url, *SETTINGS,
+                "--concurrency", "1", "--run", str(run)]
         result = ditto(*args)
         first_bodies = [json.loads(b) for b in proxy.bodies]
         sft_before = (run / "sft.jsonl").read_bytes() if result.returncode == 0 else b""
@@ -148,3 +151,52 @@ def test_teacher_writes_the_data_not_the_student(simulated, tmp_path, llama_serv
     stats = json.loads((run / "stats.json").read_text())
     assert stats["teacher"] == "openai:builtin"
     assert (run / "sft.jsonl").read_bytes() == simulated["sft_before"]
+
+
+def test_two_shards_merged_equal_the_unsharded_run(simulated, tmp_path, llama_server, second_llama_server):
+    """Each shard on its own server and run directory; `ditto merge` joins the stores; the
+    unsharded command on the merged store sends nothing and writes the reference files."""
+    sessions = {}
+    for index, server in ((1, llama_server), (2, second_llama_server)):
+        result = ditto("simulate", "--base-url", server, *SETTINGS, "--run", str(tmp_path / f"shard{index}"),
+                       "--shard", f"{index}/2")
+        assert result.returncode == 0, result.stderr
+        sessions[index] = {s["id"] for s in read_jsonl(tmp_path / f"shard{index}" / "sessions.jsonl")}
+    reference = read_jsonl(simulated["run"] / "sessions.jsonl")
+    assert not sessions[1] & sessions[2]
+    assert sessions[1] | sessions[2] == {s["id"] for s in reference}
+
+    merged = ditto("merge", str(tmp_path / "merged"), str(tmp_path / "shard1"), str(tmp_path / "shard2"))
+    assert merged.returncode == 0, merged.stderr
+    with FaultProxy(llama_server) as proxy:
+        final = ditto("simulate", "--base-url", proxy.base_url, *SETTINGS, "--run", str(tmp_path / "merged"))
+    assert final.returncode == 0, final.stderr
+    assert proxy.posts == 0
+    for name in ("sft.jsonl", "sessions.jsonl", "queries.jsonl", "failures.jsonl"):
+        assert (tmp_path / "merged" / name).read_bytes() == (simulated["run"] / name).read_bytes(), name
+
+
+def test_dry_run_bounds_what_the_run_sent(simulated, tmp_path):
+    from ditto.simulate.plan import estimate_simulation
+    from ditto.simulate.run import SimulateConfig
+    from ditto.types import SamplingParams
+
+    result = ditto("simulate", *SETTINGS, "--run", str(tmp_path / "run"), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "queries" in result.stdout and "responses" in result.stdout
+    assert not (tmp_path / "run").exists()
+
+    stats = json.loads((simulated["run"] / "stats.json").read_text())
+    params = SamplingParams(max_tokens=40)
+    config = SimulateConfig(limit=3, langs=("en",), turns=2, seed=0, query_params=params, response_params=params)
+    queries, responses = estimate_simulation(read_profiles("builtin"), config)
+    assert queries.requests == stats["query_sets"]  # first round: exactly one request per pair
+    assert queries.requests <= stats["query_attempts"] <= queries.max_requests
+    assert stats["turns"] <= responses.requests == 3 * 2
+    sent = stats["stages"]
+    assert sent["queries"]["completion_tokens"] <= queries.completion_tokens
+    assert sent["responses"]["completion_tokens"] <= responses.completion_tokens
+    # estimated, not counted: within a factor of two of the tokenizer's count per first-round prompt
+    first_round_share = queries.requests / stats["query_attempts"]
+    estimated_first_round = queries.prompt_tokens / config.max_attempts
+    assert 0.5 < estimated_first_round / (sent["queries"]["prompt_tokens"] * first_round_share) < 2

@@ -16,6 +16,7 @@ from ditto.cli.characters import characters_app
 from ditto.cli.chat import chat_command
 from ditto.cli.eval import eval_app
 from ditto.cli.generate import generate_command
+from ditto.cli.merge import merge_command
 from ditto.cli.report import report_command
 from ditto.cli.run import run_command
 from ditto.cli.simulate import simulate_command
@@ -55,6 +56,7 @@ app.command("chat")(chat_command)
 app.add_typer(eval_app, name="eval")
 app.command("report")(report_command)
 app.command("run")(run_command)
+app.command("merge")(merge_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -9,12 +10,17 @@ from ditto.characters import read_profiles
 from ditto.chat_files import read_jsonl
 from ditto.cli import options
 from ditto.cli.eval_score import score_command
-from ditto.evaluate.build import build_eval_set
+from ditto.cost import print_estimates
+from ditto.errors import DittoError
+from ditto.evaluate.build import build_eval_set, held_out
 from ditto.evaluate.eval_sets import read_eval_set
 from ditto.evaluate.judge import JudgeConfig
 from ditto.evaluate.mtbench import read_questions
+from ditto.evaluate.plan import estimate_evaluation
 from ditto.evaluate.run import EvalConfig, evaluate
 from ditto.models import load_model
+from ditto.shard import Shard
+from ditto.simulate.plan import estimate_simulation
 from ditto.simulate.run import SimulateConfig
 from ditto.store import RunStore
 
@@ -49,6 +55,8 @@ def build_command(
     max_retries: int = options.MAX_RETRIES,
     batch_size: int = options.BATCH_SIZE,
     no_progress: bool = options.NO_PROGRESS,
+    shard: str = options.SHARD,
+    dry_run: bool = options.DRY_RUN,
 ) -> None:
     """Build an eval set from held-out characters with the simulation pipeline."""
     pool = read_profiles(characters)
@@ -57,8 +65,12 @@ def build_command(
         limit=limit, langs=tuple(x.strip() for x in lang.split(",") if x.strip()), turns=turns, seed=seed,
         prompts_dir=str(prompts) if prompts else None,
         query_params=options.sampling_params(max_tokens, 0.8, 0.95, 1, seed),
-        response_params=options.sampling_params(max_tokens, 0.7, 0.95, 1, seed),
+        response_params=options.sampling_params(max_tokens, 0.7, 0.95, 1, seed), shard=Shard.parse(shard),
     )
+    if dry_run:
+        held_out_ids = frozenset(p.id for p in held_out(pool, train_ids)[0])
+        print_estimates(estimate_simulation(pool, replace(config, character_ids=held_out_ids), "eval build: "))
+        return
     run_dir = run or options.default_run_dir(out)
     with RunStore(run_dir) as store:
         model = load_model(teacher, teacher_base_url, concurrency=concurrency, max_retries=max_retries, batch_size=batch_size)
@@ -88,9 +100,15 @@ def run_command(
     max_retries: int = options.MAX_RETRIES,
     batch_size: int = options.BATCH_SIZE,
     no_progress: bool = options.NO_PROGRESS,
+    shard: str = options.SHARD,
+    dry_run: bool = options.DRY_RUN,
 ) -> None:
     """Answer the eval prompts as multi-turn chats, judge every turn, score."""
     items = read_eval_set(eval_file)[:limit]
+    if (selected := Shard.parse(shard)) is not None:
+        items = selected.select(items, lambda item: item.id)
+        if not items:
+            raise DittoError(f"--shard {shard}: no dialogue of {eval_file} falls in this shard")
     questions = read_questions(mtbench) if mtbench else None
     config = EvalConfig(
         answer_params=options.sampling_params(max_tokens, temperature, 1.0, 1, seed),
@@ -98,6 +116,9 @@ def run_command(
                           prompts_dir=str(prompts) if prompts else None),
         mtbench_questions=questions, label=label,
     )
+    if dry_run:
+        print_estimates(estimate_evaluation(items, config))
+        return
     with RunStore(out) as store:
         tested = load_model(model, base_url, concurrency=concurrency, max_retries=max_retries, batch_size=batch_size)
         same_judge = judge == model and judge_base_url == base_url

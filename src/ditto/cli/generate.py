@@ -7,9 +7,11 @@ from rich.console import Console
 
 from ditto.chat_files import read_chats, write_jsonl_atomic
 from ditto.cli import options
+from ditto.cost import StageEstimate, estimate_prompt, print_estimates
 from ditto.errors import DittoError
 from ditto.generate import generate_records
 from ditto.models import load_model
+from ditto.shard import Shard
 from ditto.store import RunStore
 
 
@@ -29,10 +31,18 @@ def generate_command(
     max_retries: int = options.MAX_RETRIES,
     batch_size: int = options.BATCH_SIZE,
     no_progress: bool = options.NO_PROGRESS,
+    shard: str = options.SHARD,
+    dry_run: bool = options.DRY_RUN,
 ) -> None:
     """Complete every chat of a JSON-lines file; re-runs reuse stored results."""
     params = options.sampling_params(max_tokens, temperature, top_p, n, seed)
     chats = read_chats(input)  # all of it validated before a model is loaded
+    if (selected := Shard.parse(shard)) is not None:
+        chats = [chat for position, chat in enumerate(chats) if selected.owns(str(position))]
+    if dry_run:
+        prompt = sum(estimate_prompt(messages) for _, messages in chats) * n
+        print_estimates([StageEstimate("generate", len(chats) * n, len(chats) * n, prompt, len(chats) * n * max_tokens)])
+        return
     if not output.parent.is_dir():
         raise DittoError(f"--output {output}: folder {output.parent} does not exist")
     with RunStore(run or options.default_run_dir(output)) as store:

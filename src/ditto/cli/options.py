@@ -34,6 +34,13 @@ MAX_RETRIES = typer.Option(8, "--max-retries", min=0, help="Retries of a failed 
 TIMEOUT = typer.Option(600.0, "--timeout", min=1.0, help="Seconds per HTTP request before a retry.")
 BATCH_SIZE = typer.Option(None, "--batch-size", min=1, help="Local generation batch (default 8 on CPU, 64 on GPU).")
 NO_PROGRESS = typer.Option(False, "--no-progress", help="Hide the progress bar.")
+SHARD = typer.Option(
+    None, "--shard", help="Do only this machine's share, i/N (1 <= i <= N), in its own --run directory; "
+    "join the shards with `ditto merge` and re-run without --shard to write the outputs.",
+)
+DRY_RUN = typer.Option(
+    False, "--dry-run", help="Print the requests and estimated tokens per stage; send and write nothing."
+)
 
 
 def default_run_dir(output: Path) -> Path:

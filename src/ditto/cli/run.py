@@ -6,7 +6,8 @@ import typer
 from rich.console import Console
 
 from ditto.cli import options
-from ditto.pipeline import RunConfig, run_ditto
+from ditto.cost import print_estimates
+from ditto.pipeline import RunConfig, estimate_run, run_ditto
 
 
 def run_command(
@@ -31,6 +32,7 @@ def run_command(
     concurrency: int = options.CONCURRENCY,
     batch_size: int = options.BATCH_SIZE,
     no_progress: bool = options.NO_PROGRESS,
+    dry_run: bool = options.DRY_RUN,
 ) -> None:
     """The whole method: simulate with the seed model, fine-tune, evaluate seed vs tuned, report."""
     config = RunConfig(
@@ -41,6 +43,9 @@ def run_command(
         train_batch_size=train_batch_size, mtbench=mtbench, seed=seed, concurrency=concurrency,
         batch_size=batch_size, progress=not no_progress,
     )
+    if dry_run:
+        print_estimates(estimate_run(config))
+        return
     report = run_ditto(config)
     console = Console(stderr=True)
     console.print("time per stage: " + ", ".join(f"{k} {v:.0f} s" for k, v in config.stage_seconds.items()))

@@ -7,7 +7,10 @@ from rich.console import Console
 
 from ditto.characters import read_profiles
 from ditto.cli import options
+from ditto.cost import print_estimates
 from ditto.models import load_model
+from ditto.shard import Shard
+from ditto.simulate.plan import estimate_simulation
 from ditto.simulate.run import SimulateConfig, simulate
 from ditto.store import RunStore
 
@@ -37,6 +40,8 @@ def simulate_command(
     max_retries: int = options.MAX_RETRIES,
     batch_size: int = options.BATCH_SIZE,
     no_progress: bool = options.NO_PROGRESS,
+    shard: str = options.SHARD,
+    dry_run: bool = options.DRY_RUN,
 ) -> None:
     """Simulate role-play dialogues with the seed model (Ditto's self-alignment data)."""
     if contrast not in ("random", "hard"):
@@ -48,7 +53,11 @@ def simulate_command(
         contrast=contrast, seed=seed, prompts_dir=str(prompts) if prompts else None, push_to_hub=push_to_hub,
         query_params=options.sampling_params(max_tokens, 0.8, 0.95, 1, seed),
         response_params=options.sampling_params(max_tokens, temperature, 0.95, 1, seed),
+        shard=Shard.parse(shard),
     )
+    if dry_run:
+        print_estimates(estimate_simulation(pool, config))
+        return
     writer = teacher or model
     writer_url = teacher_base_url if teacher else base_url
     with RunStore(run) as store:

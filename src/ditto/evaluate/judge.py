@@ -47,7 +47,7 @@ class Task:
     samples: list[JudgeSample]
 
 
-def _prompt(metric: str, item: EvalItem, turn: int, answer: str, prompts_dir) -> str:
+def judge_prompt(metric: str, item: EvalItem, turn: int, answer: str, prompts_dir) -> str:
     values = dict(
         query=item.prompts[turn], answer=answer, label=item.label, summary=item.summary,
         candidates=item.candidates, evidence=item.evidence[turn] if turn < len(item.evidence) else "",
@@ -84,7 +84,7 @@ def judge_items(
 ) -> tuple[list[JudgedItem], Usage, int]:
     """Judged items, the judge's token usage and its number of requests."""
     tasks = [
-        Task(i, t, metric, [Message(role="user", content=_prompt(metric, item, t, answers[i][t], config.prompts_dir))],
+        Task(i, t, metric, [Message(role="user", content=judge_prompt(metric, item, t, answers[i][t], config.prompts_dir))],
              _parser(metric, item), [])
         for metric in METRICS
         for i, item in enumerate(items)

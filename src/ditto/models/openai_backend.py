@@ -109,7 +109,9 @@ class OpenAIChatModel:
         self.retry = retry or RetryPolicy()
         self.stats = EndpointStats()
         self.cache_id = f"openai:{model}"
-        self._api_key = api_key if api_key is not None else api_key_from_env()
+        self._api_key = (api_key if api_key is not None else api_key_from_env() or "").strip() or None
+        if self._api_key and any(ord(c) < 32 or ord(c) == 127 for c in self._api_key):
+            raise DittoError(f"{' or '.join(API_KEY_VARIABLES)}: the API key holds a control character")
         self.endpoints = [Endpoint(url) for url in self.base_urls]
         self._turn = itertools.count()
         if check_reachable:
@@ -165,7 +167,7 @@ class OpenAIChatModel:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             raise TransientError(f"HTTP {response.status_code} from {url}", retry_after)
         if response.status_code >= 400:
-            detail = self._redact(response.text[:300].replace("\n", " "))
+            detail = self._redact(response.text)[:300].replace("\n", " ")
             raise DittoError(f"{url} refused the request: HTTP {response.status_code} {detail}")
         try:
             data = response.json()

@@ -18,6 +18,7 @@ from ditto.errors import DittoError
 from ditto.models import ChatModel
 from ditto.models.calls import retry_report
 from ditto.prompts import template_version
+from ditto.shard import Shard
 from ditto.simulate.pairing import Contrast, pick_partners, profile_key
 from ditto.simulate.queries import QuerySet, simulate_queries
 from ditto.simulate.samples import sft_sample, write_exports
@@ -43,6 +44,8 @@ class SimulateConfig:
     push_to_hub: str | None = None
     character_ids: frozenset[str] | None = None
     """Simulate only these characters; the rest of the pool still serves as partners."""
+    shard: Shard | None = None
+    """Simulate only the characters of this shard (`--shard i/N`)."""
 
 
 @dataclass
@@ -66,7 +69,26 @@ def select_characters(pool: list[Profile], config: SimulateConfig) -> list[Profi
         chosen += in_lang
     if not chosen:
         raise DittoError(f"--lang {','.join(config.langs)}: no character of the pool has that language")
+    if config.shard is not None:
+        chosen = config.shard.select(chosen, profile_key)
     return chosen
+
+
+def plan_pairs(
+    pool: list[Profile], config: SimulateConfig
+) -> tuple[list[Profile], dict[str, Profile], dict[tuple[str, str], tuple[Profile, Profile]]]:
+    """The characters to simulate, each one's partner, and the (owner, other) pairs whose
+    queries are needed: for A with partner B, A's own questions (A vs B) and the questions
+    B can answer but A cannot (B vs A), which are contrastive for A."""
+    characters = select_characters(pool, config)
+    partners = pick_partners([p for p in pool if p.lang in config.langs], config.seed, config.contrast)
+    characters = [c for c in characters if profile_key(c) in partners]
+    pairs: dict[tuple[str, str], tuple[Profile, Profile]] = {}
+    for character in characters:
+        partner = partners[profile_key(character)]
+        pairs[(profile_key(character), profile_key(partner))] = (character, partner)
+        pairs[(profile_key(partner), profile_key(character))] = (partner, character)
+    return characters, partners, pairs
 
 
 def simulate(
@@ -80,19 +102,8 @@ def simulate(
 ) -> SimulateResult:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    characters = select_characters(pool, config)
-    pool_in_langs = [p for p in pool if p.lang in config.langs]
-    partners = pick_partners(pool_in_langs, config.seed, config.contrast)
-    characters = [c for c in characters if profile_key(c) in partners]
-
-    # Queries: for each character A with partner B, A's own questions (A vs B) and the
-    # questions B can answer but A cannot (B vs A), which are contrastive for A.
+    characters, partners, pairs = plan_pairs(pool, config)
     started = time.perf_counter()
-    pairs: dict[tuple[str, str], tuple[Profile, Profile]] = {}
-    for character in characters:
-        partner = partners[profile_key(character)]
-        pairs[(profile_key(character), profile_key(partner))] = (character, partner)
-        pairs[(profile_key(partner), profile_key(character))] = (partner, character)
     query_sets = simulate_queries(
         teacher, store, list(pairs.values()),
         k=config.queries_per_pair, params=config.query_params,
@@ -186,6 +197,8 @@ def simulation_stats(characters, query_sets, plans, sessions, query_seconds, res
                 "completion_tokens": sum(p.completion_tokens for p in plans),
             },
         },
-        "config": {k: v for k, v in asdict(config).items() if k not in ("query_params", "response_params", "character_ids")}
-        | {"query_params": config.query_params.model_dump(), "response_params": config.response_params.model_dump()},
+        "config": {k: v for k, v in asdict(config).items()
+                   if k not in ("query_params", "response_params", "character_ids", "shard")}
+        | {"query_params": config.query_params.model_dump(), "response_params": config.response_params.model_dump(),
+           "shard": str(config.shard) if config.shard else None},
     }

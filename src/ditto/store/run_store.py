@@ -109,6 +109,26 @@ class RunStore:
             ),
         )
 
+    def merge_from(self, other: RunStore) -> tuple[int, int, int]:
+        """Copy in every result `other` has and this store lacks, in one transaction.
+        Returns (rows added, rows already here, rows here with a different text): the last
+        happens only when two machines sampled the same request differently, and the result
+        already here is kept so that nothing this run has used changes under it."""
+        self.db.execute("ATTACH DATABASE ? AS other", (str(other.run_dir / DATABASE_NAME),))
+        try:
+            self.db.execute("BEGIN")
+            present, differing = self.db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(o.text != m.text), 0) "
+                "FROM other.requests o JOIN main.requests m USING (key)"
+            ).fetchone()
+            added = self.db.execute(
+                "INSERT OR IGNORE INTO main.requests SELECT * FROM other.requests"
+            ).rowcount
+            self.db.execute("COMMIT")
+        finally:
+            self.db.execute("DETACH DATABASE other")
+        return added, present, differing
+
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
 
