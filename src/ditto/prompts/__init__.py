@@ -3,7 +3,9 @@
 Each template starts with a `{# version: N #}` comment; what a prompt produced records that
 version, so results made with an older wording can be told apart. Values are inserted as
 data (Jinja does not evaluate text inside a value), so profile or model text cannot break
-out of a template.
+out of a template. Templates render in Jinja's immutable sandbox: a template from a
+`--prompts` folder cannot reach Python internals (`''.__class__.__mro__`) or change the
+values it is given; trying is a one-line error naming the template file and line.
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+from jinja2 import (
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+)
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from ditto.errors import DittoError
 
@@ -21,8 +31,8 @@ VERSION_PATTERN = re.compile(r"\{#\s*version:\s*(\S+)\s*#\}")
 
 
 @lru_cache(maxsize=16)
-def _environment(search_path: tuple[str, ...]) -> Environment:
-    return Environment(
+def _environment(search_path: tuple[str, ...]) -> ImmutableSandboxedEnvironment:
+    return ImmutableSandboxedEnvironment(
         loader=FileSystemLoader(list(search_path)),
         undefined=StrictUndefined,
         autoescape=False,
@@ -45,15 +55,55 @@ def _search_path(lang: str, prompts_dir: str | Path | None) -> tuple[str, ...]:
     return tuple(paths)
 
 
-def load_template(name: str, lang: str = "en", prompts_dir: str | Path | None = None):
+def load_template(name: str, lang: str = "en", prompts_dir: str | Path | None = None) -> Template:
     try:
         return _environment(_search_path(lang, prompts_dir)).get_template(f"{name}.j2")
     except TemplateNotFound:
         raise DittoError(f"prompt template '{name}.j2' not found for language {lang!r}") from None
+    except TemplateSyntaxError as exc:
+        if _shipped(exc.filename):
+            raise  # a bug in a shipped template: keep the traceback
+        raise DittoError(f"{exc.filename}:{exc.lineno}: prompt template: {_one_line(exc)}") from None
+
+
+def _shipped(filename: str | None) -> bool:
+    return filename is not None and Path(filename).parent.parent == PACKAGE_PROMPTS
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def _failed_at(exc: Exception, template: Template) -> tuple[str, int | None]:
+    """The template file and line where rendering failed: Jinja rewrites the traceback so
+    that a template's frames carry its file name and line (the innermost is the culprit,
+    an included template's when the failure is there)."""
+    where: tuple[str, int | None] = (template.filename or template.name or "?", None)
+    traceback = exc.__traceback__
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            where = (filename, traceback.tb_lineno)
+        traceback = traceback.tb_next
+    return where
 
 
 def render(template: str, lang: str = "en", prompts_dir: str | Path | None = None, **values) -> str:
-    return load_template(template, lang, prompts_dir).render(**values).strip()
+    loaded = load_template(template, lang, prompts_dir)
+    try:
+        return loaded.render(**values).strip()
+    except TemplateError as exc:
+        filename, line = _failed_at(exc, loaded)
+        if _shipped(loaded.filename) and _shipped(filename) and not isinstance(exc, SecurityError):
+            raise  # shipped templates failing on their own values: a bug, keep the traceback
+        if isinstance(exc, SecurityError):
+            detail = f"refused by the sandbox: {_one_line(exc)}"
+        elif isinstance(exc, TemplateNotFound):
+            detail = f"includes {exc.name!r}, which is not in the prompt folders"
+        else:
+            detail = f"cannot be rendered: {_one_line(exc)}"
+        at = f"{filename}:{line}" if line else filename
+        raise DittoError(f"{at}: prompt template {detail}") from None
 
 
 def template_version(name: str, lang: str = "en", prompts_dir: str | Path | None = None) -> str:

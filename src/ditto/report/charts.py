@@ -3,7 +3,8 @@
 Knowledge (a 1-10 score) and MT-Bench (1-10) are divided by 10 so that all axes run from 0
 to 1 and bars of different metrics can share one scale; the axis labels say so. Figures are
 drawn with matplotlib's object API (no pyplot), so nothing opens a window or keeps global
-state, and without the Software stamp so the same runs give the same bytes.
+state, and without the Software stamp so the same runs give the same bytes. Run labels are
+shown as plain text: a `$` is not mathtext and a leading `_` does not hide a legend entry.
 """
 
 from __future__ import annotations
@@ -27,6 +28,19 @@ CHART_FILES = {"bars": "scores.png", "radar": "radar.png"}
 CHART_TITLES = {"bars": "Scores with 95% intervals", "radar": "All scores on a 0-1 scale"}
 
 
+LEGEND_CHARS = 60
+
+
+def _plain(label: str) -> str:
+    """A run label as matplotlib text shown verbatim (an unescaped `$` starts mathtext, and
+    `$x^$` in a model name would stop the report with a parse error), on one line and cut
+    at LEGEND_CHARS so the legend leaves room for the chart; the tables show it whole."""
+    label = " ".join(label.split())
+    if len(label) > LEGEND_CHARS:
+        label = label[: LEGEND_CHARS - 3] + "..."
+    return label.replace("$", r"\$")
+
+
 def _mean_and_error(run: Run, metric: str, divisor: float) -> tuple[float, float, float]:
     """The mean on the 0-1 scale and its distances to the interval's ends (0 when unknown)."""
     mean = run.scores["all"][metric]
@@ -45,18 +59,20 @@ def bar_chart(runs: list[Run], path: Path) -> Path:
     axes = figure.add_subplot()
     positions = np.arange(len(CHART_METRICS))
     width = 0.8 / len(runs)
+    bars = []
     for index, run in enumerate(runs):
         values = [_mean_and_error(run, metric, divisor) for metric, _, divisor in CHART_METRICS]
         offsets = positions + (index - (len(runs) - 1) / 2) * width
-        axes.bar(
-            offsets, [v[0] for v in values], width, label=run.label,
+        bars.append(axes.bar(
+            offsets, [v[0] for v in values], width,
             yerr=[[v[1] for v in values], [v[2] for v in values]], capsize=3,
-        )
+        ))
     axes.set_xticks(positions, labels=[label for _, label, _ in CHART_METRICS])
     axes.set_ylim(0, 1.05)
     axes.set_ylabel("mean, all turns (knowledge: 1-10 score / 10)")
     axes.set_title("WikiRoleEval, 95% bootstrap intervals over dialogues")
-    axes.legend(fontsize="small")
+    # Handles and labels given together: matplotlib then keeps a label starting with "_".
+    axes.legend(bars, [_plain(run.label) for run in runs], fontsize="small")
     figure.tight_layout()
     figure.savefig(path, format="png", metadata=PNG_METADATA)
     return path
@@ -80,18 +96,20 @@ def radar_chart(runs: list[Run], path: Path) -> Path:
     angles = np.linspace(0, 2 * np.pi, len(labels), endpoint=False).tolist()
     figure = Figure(figsize=(6, 6.4), dpi=100)
     axes = figure.add_subplot(projection="polar")
+    lines, names = [], []
     for run in runs:
         values = _radar_values(run, with_mtbench)
         missing = with_mtbench and (run.mtbench is None or run.mtbench.mean is None)
-        label = f"{run.label} (no MT-Bench)" if missing else run.label
-        axes.plot(angles + angles[:1], values + values[:1], linewidth=1.5, label=label)
+        names.append(_plain(f"{run.label} (no MT-Bench)" if missing else run.label))
+        lines += axes.plot(angles + angles[:1], values + values[:1], linewidth=1.5)
         axes.fill(angles + angles[:1], values + values[:1], alpha=0.15)
     axes.set_xticks(angles, labels=labels)
     axes.tick_params(axis="x", pad=10)
     axes.set_ylim(0, 1)
     axes.set_rlabel_position(180 / len(labels))  # radial numbers halfway between two axes, not on one
     axes.set_title("All scores on a 0-1 scale", pad=20)
-    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(3, len(runs)), fontsize="small")
+    axes.legend(lines, names, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(3, len(runs)),
+                fontsize="small")
     figure.tight_layout()
     figure.savefig(path, format="png", metadata=PNG_METADATA)
     return path

@@ -1,12 +1,15 @@
 """report.md: the score tables, the charts and example dialogues, for a repository or a paper draft.
 
 Model and user text is HTML-escaped even here: Markdown viewers render inline HTML, and an
-answer holding `<script>` or `<img onerror=...>` must show as text, not run.
+answer holding `<script>` or `<img onerror=...>` must show as text, not run. Nor can it add a
+link or an image (`![](https://host/?q=...)` would load a remote URL when the report is
+opened), and in a table cell its pipes and line breaks cannot start a new cell or row.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 from ditto.report.charts import CHART_TITLES
@@ -14,9 +17,28 @@ from ditto.report.collect import Run
 from ditto.report.examples import Example
 from ditto.report.tables import Table
 
+LINK_TEXT_END = re.compile(r"\](?=\s*[(\[:])")
+
+
+def _text(text: str) -> str:
+    """Text shown as itself: no HTML, no link, no image. Each of those closes its text with `](`
+    or `][`, or needs a definition `[ref]:`; that `]` is escaped (after doubling backslashes,
+    so that none can undo the escape)."""
+    escaped = html.escape(text, quote=False).replace("\\", "\\\\")
+    return LINK_TEXT_END.sub(r"\\]", escaped)
+
 
 def _cell(text: str) -> str:
-    return html.escape(" ".join(text.split()), quote=False).replace("|", "\\|")
+    """One line of text, safe in a table cell, a heading or a list item."""
+    return _text(" ".join(text.split())).replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    """An inline code span (shown literally: no escapes inside) that no backtick in `text` closes."""
+    text = " ".join(text.split())
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _table(table: Table) -> list[str]:
@@ -27,7 +49,7 @@ def _table(table: Table) -> list[str]:
 
 
 def _quote(text: str) -> list[str]:
-    return [f"> {html.escape(line, quote=False)}".rstrip() for line in (text.strip() or "(empty)").splitlines()]
+    return [f"> {_text(line)}".rstrip() for line in (text.strip() or "(empty)").splitlines()]
 
 
 def _example(number: int, example: Example) -> list[str]:
@@ -58,7 +80,7 @@ def render_markdown(
     for run in runs:
         parts = [("model", run.info.model), ("judge", run.info.judge), ("eval set", run.info.eval_file)]
         details = ", ".join(f"{name} {value}" for name, value in parts if value)
-        line = f"- **{_cell(run.label)}**: `{_cell(str(run.directory))}`"
+        line = f"- **{_cell(run.label)}**: {_code(str(run.directory))}"
         lines.append(line + (f" ({_cell(details)})" if details else ""))
     lines += ["", "## Scores", "", *_table(score), ""]
     lines += [f"Note: {_cell(note)}" for note in notes] + ([""] if notes else [])
