@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -18,30 +19,76 @@ from pydantic import ValidationError
 from ditto.errors import DittoError
 from ditto.types import Message
 
+# A JSON escape of half a surrogate pair ("\ud800"): valid JSON, but no text anyone can write out.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
-def read_jsonl(path: str | Path) -> list[tuple[int, dict]]:
-    """(line number, object) for every non-blank line; any other line is an error."""
+
+def _has_lone_surrogate(value: object) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
+
+
+def _decode_line(raw: bytes, where: str, first: bool) -> object:
+    try:
+        line = raw.decode("utf-8-sig" if first else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise DittoError(f"{where}: not UTF-8 text (byte {exc.start + 1} of the line)") from None
+    if not line.strip():
+        return None
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DittoError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+    except ValueError:  # more digits than Python turns into an int
+        raise DittoError(f"{where}: not valid JSON (a number with too many digits)") from None
+    except RecursionError:
+        raise DittoError(f"{where}: not valid JSON (nested too deeply)") from None
+    if not isinstance(record, dict):
+        raise DittoError(f"{where}: expected a JSON object per line")
+    try:
+        lone_surrogate = bool(SURROGATE_ESCAPE.search(line)) and _has_lone_surrogate(record)
+    except RecursionError:
+        raise DittoError(f"{where}: not valid JSON (nested too deeply)") from None
+    if lone_surrogate:
+        raise DittoError(f"{where}: a string holds half a surrogate pair (a lone \\ud800-\\udfff escape)")
+    return record
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for every non-blank line, read as the caller asks for them, so
+    that the caller's own check of a line comes before any fault of a later line.
+
+    Any line that is not a JSON object is an error. A line ends at a line feed (a carriage
+    return before it is whitespace), so line numbers are those of `wc -l` and `sed -n`; a
+    UTF-8 byte-order mark at the start is skipped.
+    """
     path = Path(path)
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as exc:
         raise DittoError(f"{path}: cannot read it ({exc.strerror})") from None
-    records = []
     with handle:
         try:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DittoError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-                if not isinstance(record, dict):
-                    raise DittoError(f"{path}:{number}: expected a JSON object per line")
-                records.append((number, record))
-        except UnicodeDecodeError:
-            raise DittoError(f"{path}: not UTF-8 text") from None
-    return records
+            for number, raw in enumerate(handle, start=1):
+                record = _decode_line(raw, f"{path}:{number}", number == 1)
+                if record is not None:
+                    yield number, record
+        except OSError as exc:  # a folder opens on some systems and fails on the first read
+            raise DittoError(f"{path}: cannot read it ({exc.strerror})") from None
+
+
+def read_jsonl(path: str | Path) -> list[tuple[int, dict]]:
+    """Every (line number, object) of `iter_jsonl`, the whole file checked."""
+    return list(iter_jsonl(path))
 
 
 def parse_messages(value: object, where: str) -> list[Message]:
@@ -67,7 +114,7 @@ def parse_messages(value: object, where: str) -> list[Message]:
 def read_chats(path: str | Path) -> list[tuple[dict, list[Message]]]:
     """Every record of a chat file with its parsed messages; other fields are kept as given."""
     chats = []
-    for number, record in read_jsonl(path):
+    for number, record in iter_jsonl(path):
         if "messages" not in record:
             raise DittoError(f"{path}:{number}: no 'messages' field")
         chats.append((record, parse_messages(record["messages"], f"{path}:{number}")))

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ditto.characters.profile import Profile
-from ditto.chat_files import read_jsonl, write_jsonl_atomic
+from ditto.chat_files import iter_jsonl, write_jsonl_atomic
 from ditto.errors import DittoError
 
 BUILTIN_POOL = "builtin"
@@ -24,14 +24,22 @@ def read_profiles(path: str | Path) -> list[Profile]:
     """`path` may be a JSON-lines file or 'builtin' for the shipped starter pool."""
     source = builtin_pool_path() if str(path) == BUILTIN_POOL else Path(path)
     profiles = []
-    for number, record in read_jsonl(source):
+    for number, record in iter_jsonl(source):
         try:
             profiles.append(Profile.model_validate(record))
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(part) for part in first["loc"]) or "record"
-            raise DittoError(f"{source}:{number}: {field}: {first['msg']}") from None
+            raise DittoError(f"{source}:{number}: {_one_line(field)}: {first['msg']}") from None
+    if not profiles:
+        raise DittoError(f"{source}: no profiles")
     return profiles
+
+
+def _one_line(text: str) -> str:
+    """A field name as given (an unknown one is the file's own text) with line breaks and
+    other unprintable characters escaped, so that the error stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def write_profiles(path: str | Path, profiles: Iterable[Profile]) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ditto.chat_files import read_jsonl, write_jsonl_atomic
+from ditto.chat_files import iter_jsonl, write_jsonl_atomic
 from ditto.errors import DittoError
 from ditto.evaluate.records import EvalItem
 
@@ -36,6 +36,15 @@ def _field(record: dict, name: str):
     return meta.get(name) if isinstance(meta, dict) else None
 
 
+def _evidence_text(value: object, where: str) -> str:
+    """One turn's evidence: a text, or a list of texts (the official layout), or nothing."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    if isinstance(value, list) and all(isinstance(part, str) for part in value):
+        return "\n".join(value)
+    raise DittoError(f"{where} must be a text or a list of texts")
+
+
 def eval_item_from_record(record: dict, where: str, index: int) -> EvalItem:
     values: dict = {}
     for source, target in META_FIELDS.items():
@@ -50,13 +59,14 @@ def eval_item_from_record(record: dict, where: str, index: int) -> EvalItem:
             messages = messages[1:]
         prompts = [m.get("content", "") for m in messages if isinstance(m, dict) and m.get("role") == "user"]
         refs = refs or [m.get("content", "") for m in messages if isinstance(m, dict) and m.get("role") == "assistant"]
-    if refs and isinstance(refs[0], dict):
-        refs = [m.get("content", "") for m in refs if m.get("role") == "assistant"]
-    if prompts and isinstance(prompts[0], dict):
-        prompts = [m.get("content", "") for m in prompts]
+    if isinstance(refs, list):  # messages keep their text; anything else is left to the check below
+        refs = [m.get("content", "") if isinstance(m, dict) else m for m in refs
+                if not isinstance(m, dict) or m.get("role") == "assistant"]
+    if isinstance(prompts, list):
+        prompts = [m.get("content", "") if isinstance(m, dict) else m for m in prompts]
     evidence = values.get("evidence")
     if isinstance(evidence, list):
-        values["evidence"] = ["\n".join(e) if isinstance(e, list) else str(e or "") for e in evidence]
+        values["evidence"] = [_evidence_text(e, f"{where}: evidence[{turn}]") for turn, e in enumerate(evidence)]
     values.update(system=system or "", prompts=prompts or [], ref_messages=refs or [])
     values.setdefault("id", str(record.get("id", _field(record, "id") or index)))
     if "label" not in values:
@@ -76,7 +86,7 @@ def eval_item_from_record(record: dict, where: str, index: int) -> EvalItem:
 
 
 def read_eval_set(path: str | Path) -> list[EvalItem]:
-    items = [eval_item_from_record(record, f"{path}:{number}", number) for number, record in read_jsonl(path)]
+    items = [eval_item_from_record(record, f"{path}:{number}", number) for number, record in iter_jsonl(path)]
     if not items:
         raise DittoError(f"{path}: no records")
     return items

@@ -16,12 +16,13 @@ top level. Both are read: the top-level value first, else the one under `meta`.
 from __future__ import annotations
 
 import math
+import reprlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ditto.chat_files import read_jsonl
+from ditto.chat_files import iter_jsonl
 from ditto.errors import DittoError
 
 METRICS = ("consistency", "knowledge", "rejection")
@@ -41,6 +42,27 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _score_fault(name: str, value: float) -> str | None:
+    """What is wrong with a per-turn score, or None: consistency is 0-1, knowledge 1-10 (0, like
+    null, means not judged), and every score a finite number."""
+    try:
+        number = float(value)
+    except OverflowError:  # an integer no float holds
+        number = math.inf
+    if not math.isfinite(number):
+        return "not a finite number"
+    if name == "consist_scores" and not 0 <= number <= 1:
+        return "outside 0-1"
+    if name == "knowledge_scores" and not (number == 0 or 1 <= number <= 10):
+        return "outside 1-10 (or 0: not judged)"
+    return None
+
+
+def _short(value: object) -> str:
+    """`value` as an error message shows it: its repr, cut to a readable length."""
+    return reprlib.repr(value)
+
+
 def check_judged(record: dict, where: str) -> None:
     """Raise a DittoError naming `where` unless the record can be scored."""
     for name in SCORE_FIELDS:
@@ -49,6 +71,11 @@ def check_judged(record: dict, where: str) -> None:
     lang = eval_field(record, "lang")
     if not isinstance(lang, str) or not lang:
         raise DittoError(f"{where}: no 'lang' (at the top level or under 'meta')")
+    if lang in ("all", *NOT_LANGUAGES):
+        raise DittoError(f"{where}: lang is {lang!r}, which names a part of the scores")
+    category = eval_field(record, "category")
+    if category is not None and not isinstance(category, str):
+        raise DittoError(f"{where}: 'category' is {_short(category)}, not a text")
     labels = eval_field(record, "rejection_labels")
     if not isinstance(labels, list):
         raise DittoError(f"{where}: no 'rejection_labels' list (at the top level or under 'meta')")
@@ -56,16 +83,21 @@ def check_judged(record: dict, where: str) -> None:
     if len(set(lengths.values())) > 1:
         counts = ", ".join(f"{name} {n}" for name, n in lengths.items())
         raise DittoError(f"{where}: the per-turn lists differ in length ({counts})")
+    if not labels:
+        raise DittoError(f"{where}: no judged turns (the per-turn lists are empty)")
     for name in ("consist_scores", "knowledge_scores", "reject_scores"):
         for turn, value in enumerate(record[name]):
             if value is not None and not _is_number(value):
-                raise DittoError(f"{where}: {name}[{turn}] is {value!r}, not a number or null")
+                raise DittoError(f"{where}: {name}[{turn}] is {_short(value)}, not a number or null")
+            fault = None if value is None else _score_fault(name, value)
+            if fault:
+                raise DittoError(f"{where}: {name}[{turn}] is {_short(value)}, {fault}")
 
 
 def read_judged(path: str | Path) -> list[dict]:
     """Every record of a judged JSON-lines file, checked; errors name the file and line."""
     records = []
-    for number, record in read_jsonl(path):
+    for number, record in iter_jsonl(path):
         check_judged(record, f"{path}:{number}")
         records.append(record)
     if not records:

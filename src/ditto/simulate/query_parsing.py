@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 
 MAX_QUESTION_CHARS = 300
@@ -36,6 +37,7 @@ QUESTION_WORDS = re.compile(
     r"should|have|has|had|may|tell|describe|explain|share|any)\b",
     re.IGNORECASE,
 )
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 CHINESE_QUESTION = re.compile(r"吗|呢|什么|怎么|怎样|哪|谁|为什么|为何|如何|多少|几|是否|请问|能否|可否|有没有")
 
 
@@ -59,22 +61,37 @@ def _json_candidates(text: str) -> list[str]:
     return candidates
 
 
+# What decoding arbitrary text can raise: bad syntax, integers past Python's digit limit
+# (ValueError), nesting past the recursion limit, unhashable keys ({[1]: 2}), null bytes.
+DECODE_ERRORS = (ValueError, TypeError, SyntaxError, MemoryError, RecursionError)
+
+
+def _string_content(literal: str) -> str:
+    """The text of a JSON string literal's inside; its raw text when an escape is broken."""
+    try:
+        return json.loads(f'"{literal}"', strict=False)
+    except DECODE_ERRORS:
+        return literal
+
+
 def _load(candidate: str) -> tuple[object, str] | None:
     try:
         return json.loads(candidate), "json"
-    except json.JSONDecodeError:
+    except DECODE_ERRORS:
         pass
     repaired = TRAILING_COMMA.sub(r"\1", candidate.translate(SMART_QUOTES))
     try:
         return json.loads(repaired), "repaired-json"
-    except json.JSONDecodeError:
+    except DECODE_ERRORS:
         pass
     try:
-        value = ast.literal_eval(repaired)
+        with warnings.catch_warnings():  # "invalid escape sequence" in the model's text
+            warnings.simplefilter("ignore")
+            value = ast.literal_eval(repaired)
         return value, "repaired-json"
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+    except DECODE_ERRORS:
         pass
-    complete_strings = [json.loads(f'"{s}"') for s in STRING_LITERAL.findall(repaired)]
+    complete_strings = [_string_content(s) for s in STRING_LITERAL.findall(repaired)]
     keys = {k.lower() for k in QUESTION_KEYS}
     strings = [s for s in complete_strings if s.lower() not in keys]
     if strings:
@@ -85,7 +102,7 @@ def _load(candidate: str) -> tuple[object, str] | None:
 def _flatten(value: object) -> list[str] | None:
     """Questions from a list of strings, a list of objects, or an object holding a list."""
     if isinstance(value, dict):
-        for key, item in value.items():
+        for item in value.values():
             if isinstance(item, list):
                 return _flatten(item)
         texts = [v for v in value.values() if isinstance(v, str)]
@@ -114,6 +131,7 @@ def _from_lines(text: str) -> list[str]:
 
 
 def _clean(question: str) -> str:
+    question = LONE_SURROGATE.sub("\ufffd", question)  # a JSON escape such as "\\ud800"
     question = LIST_MARKER.sub("", question.strip())
     question = LABEL.sub("", question.strip().strip("\"'“”"))
     return question.strip().strip("\"'“”").strip()

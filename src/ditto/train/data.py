@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ditto.chat_files import parse_messages, read_jsonl
+from ditto.chat_files import iter_jsonl, parse_messages
 from ditto.errors import DittoError
 from ditto.models.transformers_backend import END_OF_TURN_TOKENS, merge_system_into_first_user
 from ditto.types import Message
@@ -44,7 +44,7 @@ ADDED_PAD = "<|pad|>"
 def read_sft(path: str | Path) -> list[list[Message]]:
     """Every conversation of an sft.jsonl file; a bad line is an error naming file and line."""
     conversations = []
-    for number, record in read_jsonl(path):
+    for number, record in iter_jsonl(path):
         where = f"{path}:{number}"
         if "messages" not in record:
             raise DittoError(f"{where}: no 'messages' field")
