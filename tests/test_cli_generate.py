@@ -205,3 +205,23 @@ def test_dry_run_counts_requests_and_writes_nothing(tmp_path):
     assert row[1:3] == ["10", "10"] and row[4] == "70"
     assert int(row[3].replace(",", "")) > 10 * 8  # ten prompts of a dozen words each
     assert not (tmp_path / "run").exists() and not (tmp_path / "out.jsonl").exists()
+
+
+def test_every_fault_on_the_way_gives_the_clean_result(tmp_path, llama_server):
+    """429 with Retry-After, 500, a reset, a cut-off body, bad JSON, a stall past --timeout
+    and an answer trickled out slower than --timeout: the output equals a clean run's."""
+    source = write_chats(tmp_path / "in.jsonl", 3)
+    common = ["-i", str(source), "--max-tokens", "10", "--temperature", "0.8", "--seed", "5", "--no-progress"]
+    clean = ditto("generate", "--base-url", llama_server, "-o", str(tmp_path / "clean.jsonl"),
+                  "--run", str(tmp_path / "clean"), *common)
+    assert clean.returncode == 0, clean.stderr
+    faults = ["429", "500", "reset", "truncate", "badjson", "stall", "trickle"]
+    with FaultProxy(llama_server, faults, stall_seconds=8, trickle_seconds=0.05) as proxy:
+        faulty = ditto("generate", "--base-url", proxy.base_url, "-o", str(tmp_path / "faulty.jsonl"),
+                       "--run", str(tmp_path / "faulty"), "--timeout", "4", "--concurrency", "1", *common)
+    assert faulty.returncode == 0, faulty.stderr
+    assert (tmp_path / "faulty.jsonl").read_bytes() == (tmp_path / "clean.jsonl").read_bytes()
+    assert proxy.posts == len(faults) + 3
+    assert f"{len(faults)} transient failures retried" in faulty.stderr
+    for reason in ("HTTP 429", "HTTP 500", "malformed body", "deadline"):
+        assert reason in faulty.stderr

@@ -25,6 +25,7 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+FAULTS = ["429", None, None, "500", None, "reset", None, None, "truncate", None, "badjson"]
 SETTINGS = ["--characters", "builtin", "--limit", "3", "--lang", "en", "--turns", "2", "--max-tokens", "40",
             "--seed", "0", "--no-progress"]
 
@@ -32,7 +33,8 @@ SETTINGS = ["--characters", "builtin", "--limit", "3", "--lang", "en", "--turns"
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory, llama_server):
     run = tmp_path_factory.mktemp("simulate") / "run"
-    with FaultProxy(llama_server) as proxy:
+    # Transient faults spread over the run; the shard test below compares it with clean runs.
+    with FaultProxy(llama_server, FAULTS) as proxy:
         args = ["simulate", "--model", "builtin", "--base-url", proxy.base_url, *SETTINGS,
                 "--concurrency", "1", "--run", str(run)]
         result = ditto(*args)
@@ -42,7 +44,8 @@ def simulated(tmp_path_factory, llama_server):
         rerun_posts = proxy.posts - len(first_bodies)
     assert result.returncode == 0, result.stderr
     assert rerun.returncode == 0, rerun.stderr
-    return {"run": run, "bodies": first_bodies, "sft_before": sft_before, "rerun_posts": rerun_posts}
+    return {"run": run, "bodies": first_bodies, "sft_before": sft_before, "rerun_posts": rerun_posts,
+            "proxy_url": proxy.base_url}
 
 
 def test_stats_agree_with_the_files(simulated):
@@ -63,6 +66,16 @@ def test_stats_agree_with_the_files(simulated):
     for stage in ("queries", "responses"):
         assert stats["stages"][stage]["completion_tokens"] > 0
     assert stats["sessions"] >= 2, "most characters should get a session even from the tiny model"
+
+
+def test_the_run_reports_what_it_retried(simulated):
+    stats = json.loads((simulated["run"] / "stats.json").read_text())
+    endpoint = stats["endpoints"][simulated["proxy_url"]]
+    faults = [f for f in FAULTS if f]
+    assert endpoint["retried"] == len(faults) and endpoint["failed"] == 0
+    assert endpoint["reasons"] == {"HTTP 429": 1, "HTTP 500": 1, "ReadError": 1, "RemoteProtocolError": 1,
+                                   "malformed body": 1} or sum(endpoint["reasons"].values()) == len(faults)
+    assert endpoint["sent"] == len(simulated["bodies"])
 
 
 def test_sessions_are_well_formed(simulated):
