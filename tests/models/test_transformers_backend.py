@@ -1,10 +1,17 @@
 """The transformers backend on the real embedded model (SmolLM2-135M-Instruct GGUF, CPU)."""
 
+import copy
+
 import pytest
 
 from ditto.errors import DittoError
 from ditto.models.transformers_backend import (
+    BUCKET,
+    MIN_ROWS,
     TransformersModel,
+    bucket_batch,
+    bucket_rows,
+    decode_attention,
     merge_system_into_first_user,
     resolve_source,
 )
@@ -102,3 +109,118 @@ def test_cache_identity_changes_when_a_local_model_is_rewritten(tmp_path):
     before = TransformersModel(str(model_dir)).cache_id
     (model_dir / "model.safetensors").write_bytes(b"new weights")
     assert TransformersModel(str(model_dir)).cache_id != before
+
+
+# The static-cache path, CUDA's default (bucketed shapes, a reused cache, `decode_attention`),
+# forced here on CPU where transformers does not compile it: it must give every request the
+# answer of the plain path, and its filler rows must never reach the results.
+
+PROMPTS = [
+    "Hi",
+    "What is the capital of France?",
+    "Tell me about dragons and castles in a long story please, with many details.",
+    "ok",
+    "Name three colors.",
+    "Why is the sky blue? Explain like I am five years old.",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_qwen2(builtin_model):
+    """A randomly initialised 2-layer Qwen2 (4 query heads sharing 2 key/value heads) with the
+    builtin model's tokenizer. Weights drawn 25 times wider than usual spread the logits,
+    so that rounding differences between the paths cannot flip a greedy choice."""
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    tokenizer = builtin_model.tokenizer
+    torch.manual_seed(0)
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        tie_word_embeddings=True,
+        initializer_range=0.5,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    return Qwen2ForCausalLM(config), tokenizer
+
+
+def wrap(tiny, **options) -> TransformersModel:
+    model, tokenizer = tiny
+    return TransformersModel(
+        "tiny-qwen2", model=copy.deepcopy(model), tokenizer=copy.deepcopy(tokenizer), **options
+    )
+
+
+def test_bucket_batch_pads_rows_and_length():
+    ids, mask = bucket_batch([[5, 6, 7], [1] * 70, [8, 9]], batch_size=16, pad_id=0)
+    assert len(ids) == MIN_ROWS and {len(row) for row in ids} == {2 * BUCKET}
+    assert ids[0] == [0] * 125 + [5, 6, 7] and mask[0] == [0] * 125 + [1] * 3
+    assert ids[1] == [0] * 58 + [1] * 70 and mask[1] == [0] * 58 + [1] * 70
+    assert ids[3:] == [[0] * 126 + [8, 9]] * 5  # fillers: copies of the shortest prompt
+    assert [bucket_rows(n, 256) for n in (1, 8, 9, 100, 256, 300)] == [8, 8, 16, 128, 256, 256]
+    assert bucket_rows(3, 4) == 4  # never more rows than the batch size
+
+
+def test_decode_attention_equals_sdpa_over_repeated_heads():
+    import torch
+
+    torch.manual_seed(0)
+    query, key, value = torch.randn(3, 6, 1, 8), torch.randn(3, 2, 10, 8), torch.randn(3, 2, 10, 8)
+    mask = torch.rand(3, 1, 1, 10) > 0.3
+    mask[..., 0] = True
+    module = torch.nn.Module()
+    module.num_key_value_groups = 3
+    output, _ = decode_attention(module, query, key, value, mask, scaling=0.3)
+    expected = torch.nn.functional.scaled_dot_product_attention(
+        query, key.repeat_interleave(3, dim=1), value.repeat_interleave(3, dim=1), mask, scale=0.3
+    ).transpose(1, 2)
+    torch.testing.assert_close(output, expected)
+
+
+def test_static_cache_path_answers_like_the_plain_path(tiny_qwen2):
+    requests = [ask(text, max_tokens=12, temperature=0) for text in PROMPTS]
+    plain_model = wrap(tiny_qwen2, batch_size=4)
+    assert not plain_model.static_cache  # CPU's default
+    plain = run(plain_model, requests)
+    model = wrap(tiny_qwen2, batch_size=4, static_cache=True)
+    # batches of 4 and of 2 real rows padded to 4: each request answered once, fillers dropped
+    results = list(model.generate(requests))
+    assert sorted(index for index, _ in results) == list(range(len(requests)))
+    static = [completion for _, completion in sorted(results, key=lambda pair: pair[0])]
+    assert [c.text for c in static] == [c.text for c in plain]
+    assert [c.usage for c in static] == [c.usage for c in plain]
+    assert len({c.text for c in static}) == len(requests)
+    # alone, a request shares its batch with 3 fillers only: still its own answer
+    assert [run(model, [r])[0].text for r in requests[:3]] == [c.text for c in plain[:3]]
+
+
+def test_static_cache_is_reused_across_batches_of_one_shape(tiny_qwen2):
+    model = wrap(tiny_qwen2, batch_size=4, static_cache=True)
+    first = run(model, [ask(PROMPTS[1], max_tokens=6, temperature=1.0, seed=3)])
+    cache = model._cache
+    again = run(model, [ask(PROMPTS[1], max_tokens=6, temperature=1.0, seed=3)])
+    assert model._cache is cache  # one shape, one cache (on CUDA: one recorded graph)
+    assert [c.text for c in again] == [c.text for c in first]  # seeded sampling reproduces
+
+
+def test_a_failing_static_path_falls_back_to_the_plain_one(tiny_qwen2, monkeypatch):
+    """The compiled path depends on library versions; if it breaks, the run goes on slower."""
+    import transformers
+
+    class BrokenCache:
+        def __init__(self, **kwargs):
+            raise RuntimeError("no graph for you")
+
+    requests = [ask(text, max_tokens=8, temperature=0) for text in PROMPTS[:3]]
+    plain = run(wrap(tiny_qwen2, batch_size=4), requests)
+    monkeypatch.setattr(transformers, "StaticCache", BrokenCache)
+    model = wrap(tiny_qwen2, batch_size=4, static_cache=True)
+    with pytest.warns(UserWarning, match="static-cache generation failed .*no graph for you"):
+        fallback = run(model, requests)
+    assert [c.text for c in fallback] == [c.text for c in plain]
+    assert model.static_cache is False and model.model.config._attn_implementation == "sdpa"

@@ -32,7 +32,7 @@ SEED = typer.Option(None, "--seed", help="Sampling seed (sample i uses seed + i)
 CONCURRENCY = typer.Option(64, "--concurrency", min=1, help="Most HTTP requests in flight.")
 MAX_RETRIES = typer.Option(8, "--max-retries", min=0, help="Retries of a failed HTTP request (429, 5xx, timeouts, resets).")
 TIMEOUT = typer.Option(600.0, "--timeout", min=1.0, help="Seconds per HTTP request before a retry.")
-BATCH_SIZE = typer.Option(None, "--batch-size", min=1, help="Local generation batch (default 8 on CPU, 64 on GPU).")
+BATCH_SIZE = typer.Option(None, "--batch-size", min=1, help="Local generation batch (default 8 on CPU, 256 on GPU; lower it if the GPU runs out of memory).")
 NO_PROGRESS = typer.Option(False, "--no-progress", help="Hide the progress bar.")
 SHARD = typer.Option(
     None, "--shard", help="Do only this machine's share, i/N (1 <= i <= N), in its own --run directory; "
