@@ -37,9 +37,11 @@ def test_ditto_run_tiny(tmp_path):
     report = (out / "report" / "report.md").read_text()
     assert "seed" in report and "ditto" in report
     assert (out / "report" / "report.html").stat().st_size > 1000
-    timings = json.loads((out / "timings.json").read_text())
-    assert list(timings) == ["simulate", "train", "eval build", "eval seed", "eval ditto", "report"]
+    [timings] = [json.loads(line) for line in (out / "timings.jsonl").read_text().splitlines()]
+    assert list(timings["seconds"]) == ["simulate", "train", "eval build", "eval seed", "eval ditto", "report"]
 
     again = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
     assert json.loads((out / "eval-ditto" / "scores.json").read_text()) == tuned_scores
+    first, second = [json.loads(line) for line in (out / "timings.jsonl").read_text().splitlines()]
+    assert first == timings and sum(second["seconds"].values()) < sum(first["seconds"].values())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from datetime import datetime, timezone
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -31,6 +32,9 @@ from ditto.simulate.run import SimulateConfig, simulate
 from ditto.simulate.system_prompt import role_system_prompt
 from ditto.store import RunStore
 from ditto.types import SamplingParams
+
+
+TIMINGS_FILE = "timings.jsonl"
 
 
 @dataclass
@@ -186,5 +190,9 @@ def run_ditto(config: RunConfig) -> Path:
     started = time.perf_counter()
     paths = build_report(run_dirs, out / "report")
     _timed(config, "report", started)
-    (out / "timings.json").write_text(json.dumps(config.stage_seconds, indent=2), encoding="utf-8")
+    # One line per invocation: a re-run answered from the stores must not hide the first
+    # run's timings.
+    with (out / TIMINGS_FILE).open("a", encoding="utf-8") as timings:
+        finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        timings.write(json.dumps({"finished": finished, "seconds": config.stage_seconds}) + "\n")
     return Path(paths["html"])
