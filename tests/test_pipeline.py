@@ -45,3 +45,21 @@ def test_ditto_run_tiny(tmp_path):
     assert json.loads((out / "eval-ditto" / "scores.json").read_text()) == tuned_scores
     first, second = [json.loads(line) for line in (out / "timings.jsonl").read_text().splitlines()]
     assert first == timings and sum(second["seconds"].values()) < sum(first["seconds"].values())
+
+
+def test_dry_run_prints_every_stage_and_writes_nothing(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "ditto", "run", "--out", str(tmp_path / "run"), "--dry-run",
+                             "--train-characters", "3", "--eval-characters", "2", "--turns", "2", "--judge-n", "2"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    stages = [line.split(":")[0].strip() for line in result.stdout.splitlines() if ": " in line and "|" not in line]
+    for stage in ("simulate", "train", "eval build", "eval seed", "eval ditto"):
+        assert stage in stages
+    def row(stage: str) -> list[str]:
+        return next(line.split()[len(stage.split()):] for line in result.stdout.splitlines()
+                    if line.strip().startswith(stage))
+
+    assert row("eval seed: rollout")[:2] == ["4", "4"]  # 2 held-out characters x 2 turns
+    assert row("eval ditto: judge")[:2] == ["24", "72"]  # 4 turns x 3 questions x n=2, 2 re-asks
+    assert row("simulate: responses")[:2] == ["6", "6"]  # 3 training characters x 2 turns
+    assert not (tmp_path / "run").exists()
