@@ -2,11 +2,19 @@
 
 It forwards to a real upstream server, but the first requests it sees are answered by a
 script of faults: 429 with Retry-After, 500, a stall past the client's timeout, a reset
-connection, a body cut short, bad JSON, the real answer late or trickled out a byte at a time. It counts what it received so tests can prove what was sent.
+connection, a body cut short, bad JSON, the real answer late or trickled out a byte at a time.
+
+Given a `memory` (a dict, which several proxies may share), it also pins answers: the first
+answer to a request body is kept, and the same body later gets that answer again without
+reaching the server. llama.cpp's answers depend slightly on what the server did before
+(its prompt cache is reused from the previous request): one greedy request was answered
+"... my home. I've grown" by a fresh server and "... I've lived" by one that had served a
+few dozen others. Pinned answers make "equal to another run" a property of ditto alone. It counts what it received so tests can prove what was sent.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
 import threading
@@ -24,11 +32,15 @@ class FaultProxy:
         stall_seconds: float = 5.0,
         trickle_seconds: float = 0.05,
         port: int = 0,
+        memory: dict[str, tuple[int, bytes]] | None = None,
+        repeat_delay: float = 0.0,
     ) -> None:
         self.upstream = upstream.rstrip("/")
         self.faults = list(faults or [])
         self.stall_seconds = stall_seconds
         self.trickle_seconds = trickle_seconds
+        self.memory = memory
+        self.repeat_delay = repeat_delay
         self.posts = 0
         self.forwarded_posts = 0
         self.bodies: list[bytes] = []
@@ -50,7 +62,9 @@ class FaultProxy:
                     proxy.posts += 1
                     proxy.bodies.append(body)
                     fault = proxy.faults.pop(0) if proxy.faults else None
-                if fault is None:
+                if fault is None and proxy.memory is not None:
+                    self._pinned(body)
+                elif fault is None:
                     with proxy.lock:
                         proxy.forwarded_posts += 1
                     self._forward("POST", body)
@@ -104,14 +118,31 @@ class FaultProxy:
                 else:
                     raise ValueError(fault)
 
+            def _pinned(self, body: bytes) -> None:
+                key = json.dumps(json.loads(body), sort_keys=True)
+                with proxy.lock:  # one request at a time, as llama.cpp serves them anyway
+                    answer = proxy.memory.get(key)
+                    if answer is None:
+                        proxy.forwarded_posts += 1
+                        response = self._upstream("POST", body)
+                        answer = response.status_code, response.content
+                        if answer[0] == 200:
+                            proxy.memory[key] = answer
+                    else:
+                        time.sleep(proxy.repeat_delay)
+                self._reply(*answer)
+
             def _reply(self, status: int, body: bytes, headers: dict | None = None) -> None:
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(body)))
+                    for name, value in (headers or {}).items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:  # the client gave up or was killed while waiting
+                    self.close_connection = True
 
             def _upstream(self, method: str, body: bytes) -> httpx.Response:
                 return httpx.request(
@@ -137,6 +168,12 @@ class FaultProxy:
     def __enter__(self) -> FaultProxy:
         self.thread.start()
         return self
+
+    def start(self) -> FaultProxy:
+        return self.__enter__()
+
+    def close(self) -> None:
+        self.__exit__()
 
     def __exit__(self, *exc) -> None:
         self.server.shutdown()

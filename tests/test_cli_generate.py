@@ -33,9 +33,10 @@ def read_lines(path: Path) -> list[dict]:
 
 
 def test_version_and_help_on_every_command():
+    import typer.main
+
     from ditto import __version__
     from ditto.cli import app
-    import typer.main
 
     assert ditto("--version").stdout.strip() == f"ditto {__version__}"
     group = typer.main.get_command(app)
@@ -83,7 +84,8 @@ def stored_rows(run_dir: Path) -> int:
 
 def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(tmp_path, llama_server):
     source = write_chats(tmp_path / "in.jsonl", 10)
-    common = ["generate", "--base-url", llama_server, "-i", str(source), "--max-tokens", "24",
+    pinned = FaultProxy(llama_server, memory={}).start()  # the server's first answer to each request
+    common = ["generate", "--base-url", pinned.base_url, "-i", str(source), "--max-tokens", "24",
               "--temperature", "0", "--concurrency", "1", "--no-progress"]
     reference = tmp_path / "reference.jsonl"
     assert ditto(*common, "-o", str(reference), "--run", str(tmp_path / "ref-run")).returncode == 0
@@ -102,6 +104,7 @@ def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(tmp_path, llama
 
     resumed = ditto(*common, "-o", str(out), "--run", str(run_dir))
     assert resumed.returncode == 0, resumed.stderr
+    pinned.close()
     assert out.read_text() == reference.read_text()
     assert stored_rows(run_dir) == 10
 
@@ -172,19 +175,26 @@ def test_failure_mid_run_keeps_what_was_done(tmp_path, llama_server):
 
 
 def test_two_shards_on_two_servers_merged_equal_one_unsharded_run(tmp_path, llama_server, second_llama_server):
+    """The unsharded run and the two shards share pinned answers (tests/fault_proxy.py), so
+    that equal files prove ditto's split and merge, not the servers' reproducibility."""
     source = write_chats(tmp_path / "in.jsonl", 8)
     common = ["-i", str(source), "--max-tokens", "10", "--temperature", "0.8", "--seed", "3", "--no-progress"]
-    whole = ditto("generate", "--base-url", llama_server, "-o", str(tmp_path / "whole.jsonl"),
-                  "--run", str(tmp_path / "whole"), *common)
+    memory: dict = {}
+    with FaultProxy(llama_server, memory=memory) as proxy:
+        whole = ditto("generate", "--base-url", proxy.base_url, "-o", str(tmp_path / "whole.jsonl"),
+                      "--run", str(tmp_path / "whole"), *common)
     assert whole.returncode == 0, whole.stderr
-    shard_ids = []
+    shard_ids, shard_bodies = [], []
     for index, server in ((1, llama_server), (2, second_llama_server)):
         part = tmp_path / f"part{index}.jsonl"
-        result = ditto("generate", "--base-url", server, "-o", str(part), "--run", str(tmp_path / f"shard{index}"),
-                       "--shard", f"{index}/2", *common)
+        with FaultProxy(server, memory=memory) as proxy:
+            result = ditto("generate", "--base-url", proxy.base_url, "-o", str(part),
+                           "--run", str(tmp_path / f"shard{index}"), "--shard", f"{index}/2", *common)
         assert result.returncode == 0, result.stderr
         shard_ids.append([r["id"] for r in read_lines(part)])
+        shard_bodies.append(proxy.bodies)
     assert sorted(shard_ids[0] + shard_ids[1]) == list(range(8)) and all(shard_ids)
+    assert [len(b) for b in shard_bodies] == [len(i) for i in shard_ids]  # each shard sent its own only
 
     merged = ditto("merge", str(tmp_path / "merged"), str(tmp_path / "shard1"), str(tmp_path / "shard2"))
     assert merged.returncode == 0, merged.stderr
@@ -212,11 +222,13 @@ def test_every_fault_on_the_way_gives_the_clean_result(tmp_path, llama_server):
     and an answer trickled out slower than --timeout: the output equals a clean run's."""
     source = write_chats(tmp_path / "in.jsonl", 3)
     common = ["-i", str(source), "--max-tokens", "10", "--temperature", "0.8", "--seed", "5", "--no-progress"]
-    clean = ditto("generate", "--base-url", llama_server, "-o", str(tmp_path / "clean.jsonl"),
-                  "--run", str(tmp_path / "clean"), *common)
+    memory: dict = {}
+    with FaultProxy(llama_server, memory=memory) as pinned:
+        clean = ditto("generate", "--base-url", pinned.base_url, "-o", str(tmp_path / "clean.jsonl"),
+                      "--run", str(tmp_path / "clean"), *common)
     assert clean.returncode == 0, clean.stderr
     faults = ["429", "500", "reset", "truncate", "badjson", "stall", "trickle"]
-    with FaultProxy(llama_server, faults, stall_seconds=8, trickle_seconds=0.05) as proxy:
+    with FaultProxy(llama_server, faults, stall_seconds=8, trickle_seconds=0.05, memory=memory) as proxy:
         faulty = ditto("generate", "--base-url", proxy.base_url, "-o", str(tmp_path / "faulty.jsonl"),
                        "--run", str(tmp_path / "faulty"), "--timeout", "4", "--concurrency", "1", *common)
     assert faulty.returncode == 0, faulty.stderr

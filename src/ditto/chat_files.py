@@ -124,14 +124,19 @@ def read_chats(path: str | Path) -> list[tuple[dict, list[Message]]]:
 
 
 def write_jsonl_atomic(path: str | Path, records: Iterable[dict]) -> None:
+    write_text_atomic(path, (json.dumps(record, ensure_ascii=False) + "\n" for record in records))
+
+
+def write_text_atomic(path: str | Path, text: str | Iterable[str]) -> None:
+    """Written to a temporary file beside `path`, then renamed over it: a file at `path` is
+    always complete, even if the process is killed while writing."""
     path = Path(path)
     if not path.parent.exists():
         raise DittoError(f"{path}: folder {path.parent} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.writelines([text] if isinstance(text, str) else text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

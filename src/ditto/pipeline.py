@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import random
 import time
-from datetime import datetime, timezone
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 from ditto.characters import Profile, read_profiles
@@ -32,7 +32,6 @@ from ditto.simulate.run import SimulateConfig, simulate
 from ditto.simulate.system_prompt import role_system_prompt
 from ditto.store import RunStore
 from ditto.types import SamplingParams
-
 
 TIMINGS_FILE = "timings.jsonl"
 

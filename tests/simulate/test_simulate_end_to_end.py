@@ -34,7 +34,8 @@ SETTINGS = ["--characters", "builtin", "--limit", "3", "--lang", "en", "--turns"
 def simulated(tmp_path_factory, llama_server):
     run = tmp_path_factory.mktemp("simulate") / "run"
     # Transient faults spread over the run; the shard test below compares it with clean runs.
-    with FaultProxy(llama_server, FAULTS) as proxy:
+    memory: dict = {}  # pinned answers, shared with the shards below (tests/fault_proxy.py)
+    with FaultProxy(llama_server, FAULTS, memory=memory) as proxy:
         args = ["simulate", "--model", "builtin", "--base-url", proxy.base_url, *SETTINGS,
                 "--concurrency", "1", "--run", str(run)]
         result = ditto(*args)
@@ -45,7 +46,7 @@ def simulated(tmp_path_factory, llama_server):
     assert result.returncode == 0, result.stderr
     assert rerun.returncode == 0, rerun.stderr
     return {"run": run, "bodies": first_bodies, "sft_before": sft_before, "rerun_posts": rerun_posts,
-            "proxy_url": proxy.base_url}
+            "proxy_url": proxy.base_url, "memory": memory}
 
 
 def test_stats_agree_with_the_files(simulated):
@@ -167,17 +168,23 @@ def test_teacher_writes_the_data_not_the_student(simulated, tmp_path, llama_serv
 
 
 def test_two_shards_merged_equal_the_unsharded_run(simulated, tmp_path, llama_server, second_llama_server):
-    """Each shard on its own server and run directory; `ditto merge` joins the stores; the
-    unsharded command on the merged store sends nothing and writes the reference files."""
-    sessions = {}
+    """Each shard on its own server and run directory, both sharing the reference run's
+    pinned answers; `ditto merge` joins the stores; the unsharded command on the merged
+    store sends nothing and writes the reference files. The reference went through faults,
+    the shards did not: the files also show that faults change nothing."""
+    sessions, bodies = {}, {}
     for index, server in ((1, llama_server), (2, second_llama_server)):
-        result = ditto("simulate", "--base-url", server, *SETTINGS, "--run", str(tmp_path / f"shard{index}"),
-                       "--shard", f"{index}/2")
+        with FaultProxy(server, memory=simulated["memory"]) as proxy:
+            result = ditto("simulate", "--base-url", proxy.base_url, *SETTINGS,
+                           "--run", str(tmp_path / f"shard{index}"), "--shard", f"{index}/2")
         assert result.returncode == 0, result.stderr
         sessions[index] = {s["id"] for s in read_jsonl(tmp_path / f"shard{index}" / "sessions.jsonl")}
+        bodies[index] = {json.dumps(json.loads(b), sort_keys=True) for b in proxy.bodies}
     reference = read_jsonl(simulated["run"] / "sessions.jsonl")
     assert not sessions[1] & sessions[2]
     assert sessions[1] | sessions[2] == {s["id"] for s in reference}
+    # together the shards asked exactly what the unsharded run asked
+    assert bodies[1] | bodies[2] == {json.dumps(b, sort_keys=True) for b in simulated["bodies"]}
 
     merged = ditto("merge", str(tmp_path / "merged"), str(tmp_path / "shard1"), str(tmp_path / "shard2"))
     assert merged.returncode == 0, merged.stderr

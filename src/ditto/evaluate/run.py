@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ditto.chat_files import write_jsonl_atomic
+from ditto.chat_files import write_jsonl_atomic, write_text_atomic
 from ditto.evaluate.judge import JudgeConfig, judge_items
 from ditto.evaluate.mtbench import run_mtbench
 from ditto.evaluate.records import JUDGED_FILE, MTBENCH_FILE, RUN_INFO_FILE, SCORES_FILE, EvalItem
@@ -68,7 +68,7 @@ def evaluate(
         rollout_usage.completion_tokens += mt_usage.completion_tokens
         judge_calls += mt_calls
 
-    (out_dir / SCORES_FILE).write_text(json.dumps(scores, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_text_atomic(out_dir / SCORES_FILE, json.dumps(scores, indent=2, ensure_ascii=False))
     info = {
         "label": config.label or model_name,
         "model": model_name,
@@ -86,5 +86,5 @@ def evaluate(
             "judge": {"prompt": judge_usage.prompt_tokens, "completion": judge_usage.completion_tokens},
         },
     }
-    (out_dir / RUN_INFO_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_text_atomic(out_dir / RUN_INFO_FILE, json.dumps(info, indent=2, ensure_ascii=False))
     return scores

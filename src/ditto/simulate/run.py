@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ditto.characters.profile import Profile
-from ditto.chat_files import write_jsonl_atomic
+from ditto.chat_files import write_jsonl_atomic, write_text_atomic
 from ditto.errors import DittoError
 from ditto.models import ChatModel
 from ditto.models.calls import retry_report
@@ -141,7 +141,7 @@ def simulate(
     write_jsonl_atomic(out_dir / "failures.jsonl", failure_records(query_sets, plans))
     files = write_exports(samples, out_dir, push_to_hub=config.push_to_hub)
     stats = simulation_stats(characters, query_sets, plans, sessions, query_seconds, response_seconds, teacher, config)
-    (out_dir / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_text_atomic(out_dir / "stats.json", json.dumps(stats, indent=2, ensure_ascii=False))
     files["stats"] = str(out_dir / "stats.json")
     return SimulateResult(sessions=sessions, samples=samples, stats=stats, files=files)
 

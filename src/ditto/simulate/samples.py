@@ -8,10 +8,11 @@ recall the character from its own weights. Written three ways: OpenAI-style mess
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from ditto.characters.profile import Profile
-from ditto.chat_files import write_jsonl_atomic
+from ditto.chat_files import write_jsonl_atomic, write_text_atomic
 from ditto.simulate.system_prompt import role_system_prompt
 from ditto.types import Session
 
@@ -48,9 +49,7 @@ def write_exports(samples: list[dict], out_dir: Path, *, push_to_hub: str | None
     written["sft"] = str(sft_path)
 
     sharegpt_path = out_dir / "sharegpt.json"
-    tmp = sharegpt_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps([to_sharegpt(s) for s in samples], ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(sharegpt_path)
+    write_text_atomic(sharegpt_path, json.dumps([to_sharegpt(s) for s in samples], ensure_ascii=False, indent=1))
     written["sharegpt"] = str(sharegpt_path)
 
     try:
@@ -60,7 +59,15 @@ def write_exports(samples: list[dict], out_dir: Path, *, push_to_hub: str | None
     datasets.disable_progress_bars()
     dataset = datasets.Dataset.from_list(samples)
     dataset_path = out_dir / "hf_dataset"
-    dataset.save_to_disk(str(dataset_path))
+    # saved beside, then swapped in: a kill mid-save never leaves a broken hf_dataset/
+    staging, old = out_dir / ".hf_dataset.tmp", out_dir / ".hf_dataset.old"
+    shutil.rmtree(staging, ignore_errors=True)
+    dataset.save_to_disk(str(staging))
+    if dataset_path.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        dataset_path.rename(old)
+    staging.rename(dataset_path)
+    shutil.rmtree(old, ignore_errors=True)
     written["hf_dataset"] = str(dataset_path)
     if push_to_hub:
         dataset.push_to_hub(push_to_hub)

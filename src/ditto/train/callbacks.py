@@ -75,12 +75,20 @@ class TrainLog(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         self._time = time.perf_counter()
         self._tokens = 0
+        # TRL counts tokens from zero in every process; the log counts the whole run, so a
+        # resumed run adds those logged at its checkpoint (ditto logs every step).
+        self._tokens_before = 0
         if state.is_world_process_zero:
             kept = [
                 r for r in read_log(self.path) if self.resume_step and r["step"] <= self.resume_step
             ]
+            if kept:
+                self._tokens_before = kept[-1]["tokens"]
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+            # Replaced whole, so that a kill now cannot lose the lines kept.
+            partial = self.path.with_name(f".{self.path.name}.tmp")
+            partial.write_text("".join(json.dumps(r) + "\n" for r in kept))
+            partial.replace(self.path)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs or "loss" not in logs:
@@ -94,7 +102,7 @@ class TrainLog(TrainerCallback):
             "loss": logs["loss"],
             "lr": logs.get("learning_rate"),
             "grad_norm": logs.get("grad_norm"),
-            "tokens": tokens,
+            "tokens": self._tokens_before + tokens,
             "tokens_per_s": round(rate, 1),
         }
         if self.peak:

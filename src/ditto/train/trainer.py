@@ -53,18 +53,47 @@ def base_model_spec(model: str) -> str:
     return str(path.resolve()) if path.exists() else model
 
 
-def last_checkpoint(output: Path, resume: bool) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+def checkpoint_complete(checkpoint: Path) -> bool:
+    """Whether the trainer finished writing `checkpoint`: trainer_state.json comes last,
+    after the weights, optimizer, scheduler and RNG states, so a run killed while saving
+    leaves a folder without it (or with it cut short)."""
+    from transformers.trainer import TRAINER_STATE_NAME
 
-    found = get_last_checkpoint(str(output)) if output.is_dir() else None
-    if resume and found is None:
-        raise DittoError(f"--resume: no checkpoint-* folder in {output}")
-    if found is not None and not resume:
+    try:
+        json.loads((checkpoint / TRAINER_STATE_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def last_checkpoint(output: Path, resume: bool) -> str | None:
+    """The newest complete checkpoint-N folder in `output` to resume from (`resume`), or
+    None for a fresh run; a folder cut off by a kill during its save is passed over."""
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+    prefix = f"{PREFIX_CHECKPOINT_DIR}-"
+    steps = {
+        int(p.name[len(prefix) :]): p
+        for p in output.glob(f"{prefix}*")
+        if p.is_dir() and p.name[len(prefix) :].isdigit()
+    }
+    found = [steps[step] for step in sorted(steps)]
+    if found and not resume:
         raise DittoError(
             f"{output} already holds checkpoints: "
             "add --resume to continue, or pick another --output"
         )
-    return found
+    if not resume:
+        return None
+    if not found:
+        raise DittoError(f"--resume: no checkpoint-* folder in {output}")
+    complete = [p for p in found if checkpoint_complete(p)]
+    if not complete:
+        raise DittoError(
+            f"--resume: no checkpoint in {output} was written to the end ({found[-1].name} was "
+            "cut off while being saved); delete it to start over"
+        )
+    return str(complete[-1])
 
 
 def count_parameters(source: str, gguf_file: str | None) -> int:
