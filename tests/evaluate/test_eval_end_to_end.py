@@ -34,12 +34,12 @@ def evaluated(tmp_path_factory, llama_server, shared_data):
 
     build = ditto("eval", "build", "--teacher", "builtin", "--teacher-base-url", llama_server,
                   "--characters", str(root / "pool.jsonl"), "--exclude-train", str(root / "sft.jsonl"),
-                  "--lang", "en", "--turns", "2", "--max-tokens", "40", "--out", str(root / "eval.jsonl"),
+                  "--lang", "en", "--turns", "2", "--max-tokens", "32", "--out", str(root / "eval.jsonl"),
                   "--run", str(root / "build"), "--no-progress")
     assert build.returncode == 0, build.stderr
     run = ditto("eval", "run", "--model", "builtin", "--base-url", llama_server, "--judge", "builtin",
                 "--judge-base-url", llama_server, "--eval", str(root / "eval.jsonl"), "--out", str(root / "run"),
-                "--judge-n", "2", "--judge-max-tokens", "32", "--max-tokens", "32",
+                "--judge-n", "2", "--judge-max-tokens", "24", "--max-tokens", "24",
                 "--mtbench", str(root / "mtbench.jsonl"), "--no-progress")
     assert run.returncode == 0, run.stderr
     return {"root": root, "trained": {p.id for p in trained}, "held_out": {p.id for p in english[4:]},
@@ -105,7 +105,7 @@ def test_rerun_sends_nothing(evaluated, llama_server):
     with FaultProxy(llama_server) as proxy:
         result = ditto("eval", "run", "--model", "builtin", "--base-url", proxy.base_url, "--judge", "builtin",
                        "--judge-base-url", proxy.base_url, "--eval", str(root / "eval.jsonl"), "--out", str(root / "run"),
-                       "--judge-n", "2", "--judge-max-tokens", "32", "--max-tokens", "32",
+                       "--judge-n", "2", "--judge-max-tokens", "24", "--max-tokens", "24",
                        "--mtbench", str(root / "mtbench.jsonl"), "--no-progress")
     assert result.returncode == 0, result.stderr
     assert proxy.posts == 0

@@ -25,6 +25,7 @@ def run_command(
     turns: int = typer.Option(3, "--turns", min=1, max=50, help="Turns per simulated and eval dialogue (paper: about 5)."),
     max_tokens: int = typer.Option(96, "--max-tokens", min=1, help="Most new tokens per generated answer."),
     judge_n: int = typer.Option(3, "--judge-n", min=1, help="Judge samples per question (paper: 3)."),
+    judge_max_tokens: int = typer.Option(128, "--judge-max-tokens", min=1, help="Most new tokens per judge answer."),
     train_steps: int = typer.Option(8, "--train-steps", min=1, help="LoRA training steps."),
     train_batch_size: int = typer.Option(2, "--train-batch-size", min=1, help="Training batch size per device."),
     mtbench: Path = typer.Option(None, "--mtbench", help="FastChat MT-Bench question.jsonl for the role-play questions."),
@@ -39,7 +40,7 @@ def run_command(
         out=out, model=model, base_url=base_url, teacher=teacher, teacher_base_url=teacher_base_url,
         judge=judge, judge_base_url=judge_base_url, characters=characters, train_characters=train_characters,
         eval_characters=eval_characters, langs=tuple(x.strip() for x in lang.split(",") if x.strip()),
-        turns=turns, max_tokens=max_tokens, judge_n=judge_n, train_max_steps=train_steps,
+        turns=turns, max_tokens=max_tokens, judge_n=judge_n, judge_max_tokens=judge_max_tokens, train_max_steps=train_steps,
         train_batch_size=train_batch_size, mtbench=mtbench, seed=seed, concurrency=concurrency,
         batch_size=batch_size, progress=not no_progress,
     )
