@@ -19,6 +19,8 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from ditto.chat_files import write_jsonl_atomic
+
 PEAK_BF16_FLOPS = {  # dense, no sparsity; first match on the device name wins
     "GH200": 989e12,
     "H100": 989e12,
@@ -86,9 +88,7 @@ class TrainLog(TrainerCallback):
                 self._tokens_before = kept[-1]["tokens"]
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Replaced whole, so that a kill now cannot lose the lines kept.
-            partial = self.path.with_name(f".{self.path.name}.tmp")
-            partial.write_text("".join(json.dumps(r) + "\n" for r in kept))
-            partial.replace(self.path)
+            write_jsonl_atomic(self.path, kept)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs or "loss" not in logs:
