@@ -258,6 +258,21 @@ def test_eval_run_killed_twice_then_rerun_equals_an_uninterrupted_run(
     assert_same_record("run_info.json", out, eval_reference)
 
 
+def test_eval_run_through_every_fault_equals_the_clean_run(tmp_path, eval_set, replay, llama_server, eval_reference):
+    """429, 500, a reset, a cut-off body, bad JSON, a stall and a trickle past --timeout,
+    spread over the rollout and the judge: the same files as the clean run, and run_info.json
+    says what was retried."""
+    out = tmp_path / "run"
+    faults = ["429", None, "500", "reset", None, "truncate", "badjson", None, "stall", "trickle"]
+    with FaultProxy(llama_server, faults, stall_seconds=8, memory=replay.memory) as proxy:
+        run_ditto(*eval_args(eval_set, proxy.base_url, out), "--timeout", "4")
+    for name in EVAL_OUTPUTS:
+        assert (out / name).read_bytes() == (eval_reference / name).read_bytes(), name
+    endpoint = json.loads((out / "run_info.json").read_text())["endpoints"]["model"][proxy.base_url]
+    assert endpoint["retried"] == len([f for f in faults if f]) and endpoint["failed"] == 0
+    assert {"HTTP 429", "HTTP 500", "malformed body", "deadline"} <= set(endpoint["reasons"])
+
+
 # ---- two processes, one run directory ----------------------------------------------------
 
 

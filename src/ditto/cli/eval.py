@@ -52,6 +52,7 @@ def build_command(
     prompts: Path = typer.Option(None, "--prompts", help="Folder of prompt templates overriding the built-in ones."),
     run: Path = typer.Option(None, "--run", help="Run directory (default: runs/<out name>)."),
     concurrency: int = options.CONCURRENCY,
+    timeout: float = options.TIMEOUT,
     max_retries: int = options.MAX_RETRIES,
     batch_size: int = options.BATCH_SIZE,
     no_progress: bool = options.NO_PROGRESS,
@@ -73,7 +74,8 @@ def build_command(
         return
     run_dir = run or options.default_run_dir(out)
     with RunStore(run_dir) as store:
-        model = load_model(teacher, teacher_base_url, concurrency=concurrency, max_retries=max_retries, batch_size=batch_size)
+        model = load_model(teacher, teacher_base_url, concurrency=concurrency, timeout=timeout,
+                           max_retries=max_retries, batch_size=batch_size)
         items = build_eval_set(pool, model, store, out, config, train_ids=train_ids, run_dir=run_dir, progress=not no_progress)
     Console(stderr=True).print(f"wrote {len(items)} eval dialogues to {out}")
 
@@ -97,6 +99,7 @@ def run_command(
     seed: int = typer.Option(0, "--seed", help="Sampling seed."),
     prompts: Path = typer.Option(None, "--prompts", help="Folder of judge templates overriding the built-in ones."),
     concurrency: int = options.CONCURRENCY,
+    timeout: float = options.TIMEOUT,
     max_retries: int = options.MAX_RETRIES,
     batch_size: int = options.BATCH_SIZE,
     no_progress: bool = options.NO_PROGRESS,
@@ -120,10 +123,12 @@ def run_command(
         print_estimates(estimate_evaluation(items, config))
         return
     with RunStore(out) as store:
-        tested = load_model(model, base_url, concurrency=concurrency, max_retries=max_retries, batch_size=batch_size)
+        tested = load_model(model, base_url, concurrency=concurrency, timeout=timeout, max_retries=max_retries,
+                            batch_size=batch_size)
         same_judge = judge == model and judge_base_url == base_url
         judge_model = tested if same_judge else load_model(judge, judge_base_url, concurrency=concurrency,
-                                                           max_retries=max_retries, batch_size=batch_size)
+                                                           timeout=timeout, max_retries=max_retries,
+                                                           batch_size=batch_size)
         scores = evaluate(tested, judge_model, store, items, out, config, model_name=model, judge_name=judge,
                           eval_file=str(eval_file), progress=not no_progress)
     overall = scores["all"]
