@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 def test_ditto_run_tiny(tmp_path):
     out = tmp_path / "run"
     args = [sys.executable, "-m", "ditto", "run", "--out", str(out), "--train-characters", "2",
-            "--eval-characters", "1", "--turns", "2", "--max-tokens", "40", "--judge-n", "1", "--judge-max-tokens", "24",
+            "--eval-characters", "1", "--turns", "2", "--max-tokens", "24", "--judge-n", "1", "--judge-max-tokens", "16",
             "--train-steps", "2", "--no-progress"]
     result = subprocess.run(args, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
