@@ -73,30 +73,27 @@ def start_llama_server(gguf: Path, log_path: Path) -> tuple[subprocess.Popen, st
     raise RuntimeError("llama.cpp server did not start in 120 s")
 
 
-@pytest.fixture(scope="session")
-def llama_server(builtin_gguf: Path, tmp_path_factory) -> str:
-    """Base URL of a real OpenAI-compatible llama.cpp server running the builtin GGUF."""
-    log_path = tmp_path_factory.mktemp("llama") / "server.log"
-    process, base_url = start_llama_server(builtin_gguf, log_path)
+def serve_builtin(gguf: Path, log_dir: Path):
+    """A llama.cpp server of the builtin GGUF for one test session, stopped at its end."""
+    process, base_url = start_llama_server(gguf, log_dir / "server.log")
     yield base_url
     process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="session")
+def llama_server(builtin_gguf: Path, tmp_path_factory) -> str:
+    """Base URL of a real OpenAI-compatible llama.cpp server running the builtin GGUF."""
+    yield from serve_builtin(builtin_gguf, tmp_path_factory.mktemp("llama"))
 
 
 @pytest.fixture(scope="session")
 def second_llama_server(builtin_gguf: Path, tmp_path_factory) -> str:
     """Another server of the same model, for tests of several endpoints and of shards."""
-    log_path = tmp_path_factory.mktemp("llama2") / "server.log"
-    process, base_url = start_llama_server(builtin_gguf, log_path)
-    yield base_url
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    yield from serve_builtin(builtin_gguf, tmp_path_factory.mktemp("llama2"))
 
 
 @pytest.fixture(scope="session")
