@@ -59,6 +59,13 @@ def test_reads_top_level_fields(tmp_path):
         "q1", "李白", "zh", ["你喜欢喝酒吗？"], ["当然，举杯邀明月。"])
 
 
+def test_a_null_top_level_field_is_read_from_meta(tmp_path):
+    # records.eval_field's one rule, as in scoring: the top-level value unless it is absent or null.
+    record = dict(OFFICIAL_STYLE, id=None, label=None, lang=None, meta=dict(OFFICIAL_STYLE["meta"], id="sh-1"))
+    [item] = read_eval_set(write_lines(tmp_path / "eval.jsonl", record))
+    assert (item.id, item.label, item.lang) == ("sh-1", "Sherlock Holmes", "en")
+
+
 def test_round_trip_keeps_everything_and_the_official_layout(tmp_path):
     items = read_eval_set(write_lines(tmp_path / "a.jsonl", OFFICIAL_STYLE, TOP_LEVEL_STYLE))
     write_eval_set(tmp_path / "b.jsonl", items)

@@ -3,6 +3,7 @@
 import json
 import re
 
+import numpy as np
 import pytest
 
 from ditto.errors import DittoError
@@ -47,7 +48,8 @@ def test_turn_table_has_one_row_per_turn_in_both_layouts():
     assert list(table["category"]) == ["human"] * 3 + ["fictional"] * 2 + ["unknown"]
     assert list(table["record"]) == [0, 0, 0, 1, 1, 2]
     assert list(table["rejection"]) == [1, 1, 0, 1, 0, 1]
-    assert table["knowledge"].isna().tolist() == [False, True, True, False, False, False]
+    assert np.isnan(table["knowledge"]).tolist() == [False, True, True, False, False, False]
+    assert np.isnan(table["consistency"]).tolist() == [False] * 6
 
 
 def test_means_match_the_official_aggregation(tmp_path):
@@ -91,6 +93,28 @@ def test_intervals_contain_the_mean_and_stay_within_the_dialogue_means():
     assert score_records(RECORDS, bootstrap=500, seed=0)["ci"] == scores["ci"]
 
 
+# Twelve dialogues of varied scores (a 1/3, a null consistency, knowledge 0), in two languages.
+VARIED = [
+    {"lang": ("en", "zh")[i % 2], "rejection_labels": [0, 1, 0],
+     "consist_scores": [(i % 4) / 4, (i * 7 % 10) / 10, 1 / 3 if i % 5 else None],
+     "reject_scores": [i % 2, 1, i % 3],
+     "knowledge_scores": [1 + i % 10, 0 if i % 3 == 0 else 1 + i * 3 % 10, 7.5]}
+    for i in range(12)
+]
+
+
+def test_intervals_of_a_seed_are_those_of_the_pandas_version():
+    # Computed by the pandas implementation this numpy one replaced: the same seed draws the
+    # same resamples, so a scores.json written before still matches its judged.jsonl.
+    scores = score_records(VARIED, bootstrap=1000, seed=0)
+    assert scores["all"] == {"consistency": 0.38, "knowledge": 5.62, "rejection": 0.61, "turns": 36}
+    assert scores["ci"] == {
+        "all": {"consistency": [0.304, 0.466], "knowledge": [4.844, 6.419], "rejection": [0.472, 0.75]},
+        "en": {"consistency": [0.187, 0.375], "knowledge": [4.312, 6.562], "rejection": [0.667, 0.889]},
+        "zh": {"consistency": [0.352, 0.575], "knowledge": [4.882, 6.938], "rejection": [0.333, 0.556]},
+    }
+
+
 def test_intervals_resample_dialogues_not_turns():
     # One dialogue: every resample is that dialogue, so the interval is its mean (turns resampled
     # one by one would spread from 0 to 1).
@@ -111,9 +135,15 @@ def test_no_bootstrap_and_a_metric_with_no_judged_turn():
     "line, message",
     [
         ("{not json", "judged.jsonl:2: not valid JSON"),
-        (json.dumps({k: v for k, v in OURS_EN.items() if k != "consist_scores"}), "judged.jsonl:2: no 'consist_scores' list"),
+        (
+            json.dumps({k: v for k, v in OURS_EN.items() if k != "consist_scores"}),
+            "judged.jsonl:2: no 'consist_scores' list",
+        ),
         (json.dumps({k: v for k, v in OURS_EN.items() if k != "lang"}), "judged.jsonl:2: no 'lang'"),
-        (json.dumps({k: v for k, v in OURS_EN.items() if k != "rejection_labels"}), "judged.jsonl:2: no 'rejection_labels'"),
+        (
+            json.dumps({k: v for k, v in OURS_EN.items() if k != "rejection_labels"}),
+            "judged.jsonl:2: no 'rejection_labels'",
+        ),
         (
             json.dumps(dict(OURS_EN, knowledge_scores=[5, 6])),
             (

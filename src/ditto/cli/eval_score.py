@@ -1,8 +1,4 @@
-"""`ditto eval score`: WikiRoleEval scores of judged files, as a table or as JSON.
-
-Scoring needs pandas (the `report` extra), so it is imported when the command runs: the rest
-of the CLI works without it.
-"""
+"""`ditto eval score`: WikiRoleEval scores of judged files, as a table or as JSON."""
 
 from __future__ import annotations
 
@@ -13,15 +9,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ditto.errors import DittoError
+from ditto.evaluate.scoring import format_score, plain_scores, read_judged, score_records
 
 METRIC_LABELS = {"consistency": "consistency (0-1)", "knowledge": "knowledge (1-10)", "rejection": "rejection (0-1)"}
 
 
 def score_tables(scores: dict, title: str) -> tuple[Table, Table]:
     """Metrics by all/language (mean [95% interval]) and metrics by character category (means)."""
-    from ditto.evaluate.scoring import format_score, plain_scores
-
     groups = list(plain_scores(scores))  # "all", then the languages
     by_group = Table(title=title)
     by_group.add_column("metric")
@@ -46,7 +40,8 @@ def score_tables(scores: dict, title: str) -> tuple[Table, Table]:
 
 def score_command(
     files: list[Path] = typer.Argument(
-        ..., metavar="FILE", show_default=False, help="Judged JSON-lines files (`ditto eval run`'s judged.jsonl or the official judged "
+        ..., metavar="FILE", show_default=False,
+        help="Judged JSON-lines files (`ditto eval run`'s judged.jsonl or the official judged "
         "output); several files are scored together as one set."
     ),
     json_: bool = typer.Option(
@@ -58,10 +53,6 @@ def score_command(
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling."),
 ) -> None:
     """Score judged dialogues as the official WikiRoleEval script does, with 95% intervals."""
-    try:
-        from ditto.evaluate.scoring import plain_scores, read_judged, score_records
-    except ImportError as exc:
-        raise DittoError(f"`ditto eval score` needs {exc.name}: pip install 'ditto-roleplay[report]'") from None
     records = [record for path in files for record in read_judged(path)]
     scores = score_records(records, bootstrap=bootstrap, seed=seed)
     if json_:

@@ -1,7 +1,7 @@
 """`ditto report`: compare evaluation runs side by side in report.md and a self-contained report.html.
 
-The report needs pandas and matplotlib (the `report` extra), so it is imported when the
-command runs: the rest of the CLI works without them.
+Its charts need matplotlib (the `report` extra), imported only when they are drawn: without it
+this command stops with an install hint and the rest of the CLI works.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from ditto.errors import DittoError
+from ditto.report import build_report
 
 
 def report_command(
     run_dirs: list[Path] = typer.Argument(
-        ..., metavar="RUN_DIR", show_default=False, help="Run directories of `ditto eval run`, in the order of the report's columns "
+        ..., metavar="RUN_DIR", show_default=False,
+        help="Run directories of `ditto eval run`, in the order of the report's columns "
         "(e.g. the seed model first, then Ditto). Each needs judged.jsonl; mtbench.jsonl, "
         "run_info.json and scores.json are used when present."
     ),
@@ -25,9 +26,5 @@ def report_command(
     ),
 ) -> None:
     """Compare evaluation runs: scores with 95% intervals, charts, MT-Bench, costs, example dialogues."""
-    try:
-        from ditto.report import build_report
-    except ImportError as exc:
-        raise DittoError(f"`ditto report` needs {exc.name}: pip install 'ditto-roleplay[report]'") from None
     files = build_report(run_dirs, out)
     Console(stderr=True).print(f"report: {files['markdown']} and {files['html']} ({len(run_dirs)} runs)")

@@ -1,9 +1,10 @@
 """Reading and writing eval sets in the WikiRoleEval layout.
 
-Reading is tolerant: each field may sit at the top level or under `meta`, and a record may
-give its dialogue as `messages` (system, then user and reference turns) instead of
-`system` / `prompts` / `ref_messages`. Writing puts the official `meta` fields in place and
-keeps `messages` too, so the official judge scripts can read our sets.
+Reading is tolerant: each field may sit at the top level or under `meta` (`eval_field`: the
+top-level value unless it is null), and a record may give its dialogue as `messages` (system,
+then user and reference turns) instead of `system` / `prompts` / `ref_messages`. Writing puts
+the official `meta` fields in place and keeps `messages` too, so the official judge scripts can
+read our sets.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pydantic import ValidationError
 
 from ditto.chat_files import iter_jsonl, write_jsonl_atomic
 from ditto.errors import DittoError
-from ditto.evaluate.records import EvalItem
+from ditto.evaluate.records import EvalItem, eval_field
 
 META_FIELDS = {
     "label": "label",
@@ -29,13 +30,6 @@ META_FIELDS = {
 }
 
 
-def _field(record: dict, name: str):
-    if name in record:
-        return record[name]
-    meta = record.get("meta")
-    return meta.get(name) if isinstance(meta, dict) else None
-
-
 def _evidence_text(value: object, where: str) -> str:
     """One turn's evidence: a text, or a list of texts (the official layout), or nothing."""
     if value is None or isinstance(value, str):
@@ -48,10 +42,10 @@ def _evidence_text(value: object, where: str) -> str:
 def eval_item_from_record(record: dict, where: str, index: int) -> EvalItem:
     values: dict = {}
     for source, target in META_FIELDS.items():
-        value = _field(record, source)
+        value = eval_field(record, source)
         if value is not None and target not in values:
             values[target] = value
-    system, prompts, refs = _field(record, "system"), _field(record, "prompts"), _field(record, "ref_messages")
+    system, prompts, refs = (eval_field(record, name) for name in ("system", "prompts", "ref_messages"))
     messages = record.get("messages")
     if prompts is None and isinstance(messages, list):
         if messages and isinstance(messages[0], dict) and messages[0].get("role") == "system":
@@ -68,7 +62,8 @@ def eval_item_from_record(record: dict, where: str, index: int) -> EvalItem:
     if isinstance(evidence, list):
         values["evidence"] = [_evidence_text(e, f"{where}: evidence[{turn}]") for turn, e in enumerate(evidence)]
     values.update(system=system or "", prompts=prompts or [], ref_messages=refs or [])
-    values.setdefault("id", str(record.get("id", _field(record, "id") or index)))
+    item_id = eval_field(record, "id")
+    values["id"] = str(index if item_id is None else item_id)
     if "label" not in values:
         raise DittoError(f"{where}: no 'label' (the character's name), at the top level or under 'meta'")
     try:

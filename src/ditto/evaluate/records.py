@@ -6,7 +6,7 @@ with `label` (the character's name), `summary`, `lang`, `evidence` (one entry pe
 instead. `EvalItem` is that record normalised; `JudgedItem` adds the answers of the
 model under test and the judge's per-turn scores under the official names
 (`consist_scores`, `reject_scores`, `knowledge_scores`), so that our judged files and the
-official ones are scored by the same code.
+official ones are scored by the same code. `eval_field` reads a field from either layout.
 """
 
 from __future__ import annotations
@@ -18,6 +18,18 @@ JUDGED_FILE = "judged.jsonl"
 SCORES_FILE = "scores.json"
 MTBENCH_FILE = "mtbench.jsonl"
 RUN_INFO_FILE = "run_info.json"
+
+# The three WikiRoleEval metrics, in the paper's order.
+METRICS = ("consistency", "knowledge", "rejection")
+
+
+def eval_field(record: dict, name: str) -> object:
+    """The record's value for `name`: the top-level one (ours) unless it is absent or None, else
+    the one under `meta` (official); None when neither has it."""
+    if record.get(name) is not None:
+        return record[name]
+    meta = record.get("meta")
+    return meta.get(name) if isinstance(meta, dict) else None
 
 
 class EvalItem(BaseModel):

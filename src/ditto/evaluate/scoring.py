@@ -4,13 +4,14 @@ Per turn: consistency is the judge's score as stored; rejection is 1 when the ju
 equals the turn's rejection label (an unparsed verdict, null, counts as wrong, as in the
 official script); knowledge is the judge's 1-10 score, skipped when it is 0 or null. Means are
 over turns (a long dialogue weighs more), for all turns and per language, each metric skipping
-its own skipped turns, rounded to 2 decimals with pandas' rounding as the official script.
+its own skipped turns, summed and rounded to 2 decimals as pandas does in the official script
+(numpy's pairwise sum, numpy's rounding), so the numbers match it without pandas installed.
 
 The 95% intervals resample whole dialogues, not turns: the turns of one dialogue share a
 character and a model's mood, so treating them as independent would make intervals too narrow.
 
 Official judged records keep the eval fields under `meta`; ours (`JudgedItem`) keep them at the
-top level. Both are read: the top-level value first, else the one under `meta`.
+top level. Both are read with `records.eval_field`.
 """
 
 from __future__ import annotations
@@ -20,22 +21,13 @@ import reprlib
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ditto.chat_files import iter_jsonl
 from ditto.errors import DittoError
+from ditto.evaluate.records import METRICS, eval_field
 
-METRICS = ("consistency", "knowledge", "rejection")
 SCORE_FIELDS = ("consist_scores", "reject_scores", "knowledge_scores")
 NOT_LANGUAGES = ("ci", "by_category")  # keys of `score_records` that are not a language or "all"
-
-
-def eval_field(record: dict, name: str) -> object:
-    """The record's value for `name`: at the top level (ours), else under `meta` (official)."""
-    if record.get(name) is not None:
-        return record[name]
-    meta = record.get("meta")
-    return meta.get(name) if isinstance(meta, dict) else None
 
 
 def _is_number(value: object) -> bool:
@@ -105,26 +97,32 @@ def read_judged(path: str | Path) -> list[dict]:
     return records
 
 
-def turn_table(records: list[dict]) -> pd.DataFrame:
-    """One row per judged turn: record (its position in `records`), lang, category and the metrics."""
-    rows = []
-    for index, record in enumerate(records):
-        lang = eval_field(record, "lang")
-        category = eval_field(record, "category") or "unknown"
+def turn_table(records: list[dict]) -> dict[str, np.ndarray]:
+    """One entry per judged turn, column by column: "record" (its position in `records`), "lang",
+    "category" and the metrics, as floats with NaN where a turn is skipped."""
+    record, lang, category = [], [], []
+    scores: dict[str, list[float]] = {metric: [] for metric in METRICS}
+    for index, item in enumerate(records):
+        item_lang, item_category = eval_field(item, "lang"), eval_field(item, "category") or "unknown"
         turns = zip(
-            record["consist_scores"], record["reject_scores"], eval_field(record, "rejection_labels"),
-            record["knowledge_scores"],
+            item["consist_scores"], item["reject_scores"], eval_field(item, "rejection_labels"),
+            item["knowledge_scores"],
         )
         for consist, reject, label, knowledge in turns:
-            rows.append({
-                "record": index,
-                "lang": lang,
-                "category": category,
-                "consistency": math.nan if consist is None else float(consist),
-                "rejection": int(reject == label),
-                "knowledge": float(knowledge) if knowledge else math.nan,  # 0 and null: not judged
-            })
-    return pd.DataFrame(rows, columns=["record", "lang", "category", *METRICS])
+            record.append(index)
+            lang.append(item_lang)
+            category.append(item_category)
+            scores["consistency"].append(math.nan if consist is None else float(consist))
+            scores["knowledge"].append(float(knowledge) if knowledge else math.nan)  # 0 and null: not judged
+            scores["rejection"].append(float(reject == label))
+    table = {"record": np.array(record, dtype=np.int64), "lang": np.array(lang, dtype=object),
+             "category": np.array(category, dtype=object)}
+    return table | {metric: np.array(values, dtype=np.float64) for metric, values in scores.items()}
+
+
+def _where(turns: dict[str, np.ndarray], selected: np.ndarray) -> dict[str, np.ndarray]:
+    """The turns of `turns` where `selected` (a boolean column) is true."""
+    return {name: column[selected] for name, column in turns.items()}
 
 
 def _rounded(value: float, decimals: int) -> float | None:
@@ -132,16 +130,31 @@ def _rounded(value: float, decimals: int) -> float | None:
     return None if math.isnan(value) else float(np.round(value, decimals))
 
 
-def _means(turns: pd.DataFrame) -> dict:
-    means = {metric: _rounded(turns[metric].mean(), 2) for metric in METRICS}
-    return means | {"turns": len(turns)}
+def _mean(values: np.ndarray) -> float:
+    """The mean of the values that are not NaN, summed as pandas' `.mean()` sums; NaN if none."""
+    judged = ~np.isnan(values)
+    count = int(judged.sum())
+    return float(np.where(judged, values, 0.0).sum() / count) if count else math.nan
 
 
-def _intervals(turns: pd.DataFrame, draws: int, seed: int) -> dict[str, list[float] | None]:
+def _means(turns: dict[str, np.ndarray]) -> dict:
+    means = {metric: _rounded(_mean(turns[metric]), 2) for metric in METRICS}
+    return means | {"turns": len(turns["record"])}
+
+
+def _per_dialogue(turns: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(sums, counts), one row per dialogue in record order and one column per metric: the sum of
+    the metric over the dialogue's judged turns and how many there are."""
+    _, starts = np.unique(turns["record"], return_index=True)  # a dialogue's turns are adjacent
+    scores = np.stack([turns[metric] for metric in METRICS], axis=1)
+    judged = ~np.isnan(scores)
+    sums = np.add.reduceat(np.where(judged, scores, 0.0), starts, axis=0)
+    return sums, np.add.reduceat(judged.astype(np.int64), starts, axis=0)
+
+
+def _intervals(turns: dict[str, np.ndarray], draws: int, seed: int) -> dict[str, list[float] | None]:
     """95% percentile intervals of the turn-weighted means, resampling dialogues with replacement."""
-    per_record = turns.groupby("record")[list(METRICS)]
-    sums = per_record.sum().to_numpy()  # skipped turns add nothing...
-    counts = per_record.count().to_numpy()  # ...and are not counted
+    sums, counts = _per_dialogue(turns)  # skipped turns add nothing and are not counted
     rng = np.random.default_rng(seed)
     n = len(sums)
     times_drawn = rng.multinomial(n, np.full(n, 1 / n), size=draws)
@@ -168,15 +181,17 @@ def score_records(records: list[dict], *, bootstrap: int = 1000, seed: int = 0) 
     from `seed`, so a group's interval does not depend on which other groups exist.
     """
     turns = turn_table(records)
-    if turns.empty:
+    if not len(turns["record"]):
         raise DittoError("no judged turns to score")
     reserved = {"all", *NOT_LANGUAGES} & set(turns["lang"])
     if reserved:
         raise DittoError(f"a record's lang is {reserved.pop()!r}, which names a part of the scores")
-    groups = {"all": turns} | {str(lang): part for lang, part in turns.groupby("lang", sort=True)}
+    langs = sorted(set(turns["lang"]) - {None})
+    groups = {"all": turns} | {str(lang): _where(turns, turns["lang"] == lang) for lang in langs}
     scores: dict = {name: _means(part) for name, part in groups.items()}
     scores["ci"] = {name: _intervals(part, bootstrap, seed) for name, part in groups.items()} if bootstrap else {}
-    scores["by_category"] = {str(name): _means(part) for name, part in turns.groupby("category", sort=True)}
+    categories = sorted(set(turns["category"]))
+    scores["by_category"] = {str(name): _means(_where(turns, turns["category"] == name)) for name in categories}
     return scores
 
 

@@ -2,8 +2,8 @@
 
 `build_report` reads each run directory of `ditto eval run` (collect.py), draws two charts
 (charts.py), builds the tables once (tables.py), picks example dialogues (examples.py) and
-writes report.md (markdown.py) and a self-contained report.html (html.py). It needs pandas
-and matplotlib: `pip install 'ditto-roleplay[report]'`.
+writes report.md (markdown.py) and a self-contained report.html (html.py). The charts need
+matplotlib: `pip install 'ditto-roleplay[report]'`.
 """
 
 from __future__ import annotations

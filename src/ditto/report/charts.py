@@ -5,16 +5,21 @@ to 1 and bars of different metrics can share one scale; the axis labels say so. 
 drawn with matplotlib's object API (no pyplot), so nothing opens a window or keeps global
 state, and without the Software stamp so the same runs give the same bytes. Run labels are
 shown as plain text: a `$` is not mathtext and a leading `_` does not hide a legend entry.
+matplotlib (the `report` extra) is imported only when a chart is drawn.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 
+from ditto.errors import DittoError
 from ditto.report.collect import Run
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # (metric, label, divisor): what the charts show on their common 0-1 scale.
 CHART_METRICS = [
@@ -41,6 +46,15 @@ def _plain(label: str) -> str:
     return label.replace("$", r"\$")
 
 
+def _figure(width: float, height: float) -> Figure:
+    """A blank figure (inches); the one place the report imports matplotlib."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise DittoError("the report's charts need matplotlib: pip install 'ditto-roleplay[report]'") from None
+    return Figure(figsize=(width, height), dpi=100)
+
+
 def _mean_and_error(run: Run, metric: str, divisor: float) -> tuple[float, float, float]:
     """The mean on the 0-1 scale and its distances to the interval's ends (0 when unknown)."""
     mean = run.scores["all"][metric]
@@ -55,7 +69,7 @@ def _mean_and_error(run: Run, metric: str, divisor: float) -> tuple[float, float
 
 def bar_chart(runs: list[Run], path: Path) -> Path:
     """Grouped bars: one group per metric, one bar per model, 95% intervals as error bars."""
-    figure = Figure(figsize=(7.5, 4.2), dpi=100)
+    figure = _figure(7.5, 4.2)
     axes = figure.add_subplot()
     positions = np.arange(len(CHART_METRICS))
     width = 0.8 / len(runs)
@@ -94,7 +108,7 @@ def radar_chart(runs: list[Run], path: Path) -> Path:
     with_mtbench = any(run.mtbench is not None and run.mtbench.mean is not None for run in runs)
     labels = [label for _, label, _ in CHART_METRICS] + (["MT-Bench / 10"] if with_mtbench else [])
     angles = np.linspace(0, 2 * np.pi, len(labels), endpoint=False).tolist()
-    figure = Figure(figsize=(6, 6.4), dpi=100)
+    figure = _figure(6, 6.4)
     axes = figure.add_subplot(projection="polar")
     lines, names = [], []
     for run in runs:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ditto.evaluate.scoring import eval_field
+from ditto.evaluate.records import eval_field
 from ditto.report.collect import Run
 
 

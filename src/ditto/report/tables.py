@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ditto.evaluate.scoring import METRICS, NOT_LANGUAGES, format_score
+from ditto.evaluate.records import METRICS
+from ditto.evaluate.scoring import NOT_LANGUAGES, format_score
 from ditto.report.collect import Run
 
 METRIC_NAMES = {"consistency": "Consistency (0-1)", "knowledge": "Knowledge (1-10)", "rejection": "Rejection (0-1)"}
@@ -60,7 +61,9 @@ def score_table(runs: list[Run]) -> Table:
     for group in score_groups(runs):
         for metric in METRICS:
             rows.append([f"{METRIC_NAMES[metric]}, {group}", *(_score(run, group, metric) for run in runs)])
-        rows.append([f"Turns, {group}", *(str(run.scores[group]["turns"]) if group in run.scores else "—" for run in runs)])
+        rows.append(
+            [f"Turns, {group}", *(str(run.scores[group]["turns"]) if group in run.scores else "—" for run in runs)]
+        )
     rows += [
         ["MT-Bench role-play (1-10)", *(_mtbench(run) for run in runs)],
         ["Judge calls", *(f"{run.info.judge_calls:,}" if run.info.judge_calls is not None else "—" for run in runs)],
@@ -78,7 +81,9 @@ def category_table(runs: list[Run]) -> Table:
     for category in categories:
         for metric in METRICS:
             cells = [
-                format_score(run.scores["by_category"][category][metric]) if category in run.scores["by_category"] else "—"
+                format_score(run.scores["by_category"][category][metric])
+                if category in run.scores["by_category"]
+                else "—"
                 for run in runs
             ]
             rows.append([f"{METRIC_NAMES[metric]}, {category}", *cells])
