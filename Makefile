@@ -28,7 +28,10 @@ demo: $(VENV)/.installed
 	$(BIN)/ditto run --out runs/demo
 	@echo "report: runs/demo/report/report.html (and report.md)"
 
-test: $(VENV)/.installed-test
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests benchmarks
+
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -35,15 +35,14 @@ sys.path.insert(0, str(REPO))
 def run_simulate(base_url: str, run_dir: Path, args) -> tuple[float, int]:
     from ditto.characters import read_profiles
     from ditto.models.openai_backend import OpenAIChatModel
-    from ditto.simulate.run import SimulateConfig, simulate
+    from ditto.simulate.config import SimulateConfig
+    from ditto.simulate.run import simulate
     from ditto.store import RunStore
-    from ditto.types import SamplingParams
 
     started = time.perf_counter()
     pool = read_profiles("builtin")
-    params = SamplingParams(max_tokens=args.max_tokens, temperature=0.7, top_p=0.95, seed=args.seed)
     config = SimulateConfig(limit=args.characters, langs=("en",), turns=args.turns, seed=args.seed,
-                            query_params=params.model_copy(update={"temperature": 0.8}), response_params=params)
+                            max_tokens=args.max_tokens)
     with RunStore(run_dir) as store:
         model = OpenAIChatModel("builtin", [base_url], concurrency=args.concurrency)
         result = simulate(pool, model, store, run_dir, config, progress=False)

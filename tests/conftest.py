@@ -6,10 +6,13 @@ same GGUF file as `--model builtin`, started once per test session on 127.0.0.1.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +21,12 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+# A cache of ditto's own for the whole session (and the commands it starts): the builtin
+# GGUF is unpacked into it once, as on a fresh machine, and nothing outside it is touched.
+if "DITTO_CACHE" not in os.environ:
+    os.environ["DITTO_CACHE"] = tempfile.mkdtemp(prefix="ditto-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["DITTO_CACHE"], ignore_errors=True)
 
 
 def free_port() -> int:
@@ -29,7 +38,9 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data not found: the recorded Wikidata/Wikipedia/MT-Bench data lives beside the repository")
+        pytest.skip(
+            "../shared/data not found: the recorded Wikidata/Wikipedia/MT-Bench data lives beside the repository"
+        )
     return SHARED_DATA
 
 

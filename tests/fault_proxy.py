@@ -9,7 +9,8 @@ answer to a request body is kept, and the same body later gets that answer again
 reaching the server. llama.cpp's answers depend slightly on what the server did before
 (its prompt cache is reused from the previous request): one greedy request was answered
 "... my home. I've grown" by a fresh server and "... I've lived" by one that had served a
-few dozen others. Pinned answers make "equal to another run" a property of ditto alone. It counts what it received so tests can prove what was sent.
+few dozen others. Pinned answers make "equal to another run" a property of ditto alone.
+It counts what it received so tests can prove what was sent.
 """
 
 from __future__ import annotations

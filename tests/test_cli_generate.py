@@ -147,7 +147,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, case):
 )
 def test_bad_settings_are_one_line_and_exit_2(tmp_path, args, expected):
     source = write_chats(tmp_path / "in.jsonl", 1)
-    result = ditto("generate", "-i", str(source), "-o", str(tmp_path / "out.jsonl"), "--run", str(tmp_path / "run"), *args)
+    result = ditto("generate", "-i", str(source), "-o", str(tmp_path / "out.jsonl"),
+                   "--run", str(tmp_path / "run"), *args)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert expected in result.stderr
@@ -155,7 +156,8 @@ def test_bad_settings_are_one_line_and_exit_2(tmp_path, args, expected):
 
 def test_missing_output_folder_is_caught_before_work(tmp_path):
     source = write_chats(tmp_path / "in.jsonl", 1)
-    result = ditto("generate", "-i", str(source), "-o", str(tmp_path / "nope" / "out.jsonl"), "--run", str(tmp_path / "run"))
+    result = ditto("generate", "-i", str(source), "-o", str(tmp_path / "nope" / "out.jsonl"),
+                   "--run", str(tmp_path / "run"))
     assert result.returncode == 2
     assert "does not exist" in result.stderr
 
@@ -227,13 +229,16 @@ def test_every_fault_on_the_way_gives_the_clean_result(tmp_path, llama_server):
         clean = ditto("generate", "--base-url", pinned.base_url, "-o", str(tmp_path / "clean.jsonl"),
                       "--run", str(tmp_path / "clean"), *common)
     assert clean.returncode == 0, clean.stderr
-    faults = ["429", "500", "reset", "truncate", "badjson", "stall", "trickle"]
+    # spread over the three requests (None: passed through), so that no request waits out a
+    # long backoff: each is retried at most three times
+    faults = ["429", "500", None, "reset", "truncate", None, "badjson", "stall", "trickle"]
     with FaultProxy(llama_server, faults, stall_seconds=8, trickle_seconds=0.05, memory=memory) as proxy:
         faulty = ditto("generate", "--base-url", proxy.base_url, "-o", str(tmp_path / "faulty.jsonl"),
                        "--run", str(tmp_path / "faulty"), "--timeout", "4", "--concurrency", "1", *common)
     assert faulty.returncode == 0, faulty.stderr
     assert (tmp_path / "faulty.jsonl").read_bytes() == (tmp_path / "clean.jsonl").read_bytes()
-    assert proxy.posts == len(faults) + 3
-    assert f"{len(faults)} transient failures retried" in faulty.stderr
+    injected = [f for f in faults if f]
+    assert proxy.posts == len(injected) + 3
+    assert f"{len(injected)} transient failures retried" in faulty.stderr
     for reason in ("HTTP 429", "HTTP 500", "malformed body", "deadline"):
         assert reason in faulty.stderr

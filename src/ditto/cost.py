@@ -58,7 +58,8 @@ def print_estimates(estimates: list[StageEstimate], console: Console | None = No
     for column in ("stage", "requests", "at most", "prompt tokens", "output tokens"):
         table.add_column(column, justify="left" if column == "stage" else "right", no_wrap=True)
     for e in estimates:
-        table.add_row(e.stage, f"{e.requests:,}", f"{e.max_requests:,}", f"{e.prompt_tokens:,}", f"{e.completion_tokens:,}")
+        table.add_row(e.stage, f"{e.requests:,}", f"{e.max_requests:,}", f"{e.prompt_tokens:,}",
+                      f"{e.completion_tokens:,}")
     table.add_row("total", f"{sum(e.requests for e in estimates):,}", f"{sum(e.max_requests for e in estimates):,}",
                   f"{sum(e.prompt_tokens for e in estimates):,}", f"{sum(e.completion_tokens for e in estimates):,}",
                   style="bold")

@@ -6,6 +6,7 @@ build on these.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,6 +49,20 @@ class Usage(BaseModel):
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+        )
+
+
+def total_usage(completions: Iterable[Completion]) -> Usage:
+    """The tokens a set of completions spent: the one place usage is summed."""
+    total = Usage()
+    for completion in completions:
+        total += completion.usage
+    return total
+
 
 class Completion(BaseModel):
     text: str
@@ -76,7 +91,10 @@ class Turn(BaseModel):
     response: str
     kind: QueryKind
     query_owner_id: str = Field(description="the character the query was written for")
-    partner_id: str = Field(description="the other character of the query's pair")
+    partner_id: str = Field(
+        description="the session's partner, whose profile was read beside this character's; "
+        "on contrastive turns it is also the query's owner"
+    )
     evidence: list[str] = Field(default_factory=list, description="profile facts the turn draws on")
     rejection_label: int = Field(description="1 when the character should refuse (contrastive)")
     finish_reason: str = "stop"

@@ -47,4 +47,6 @@ def test_an_empty_shard_is_one_line_and_exit_2(tmp_path):
                for i in (1, 2)]
     assert sorted(r.returncode for r in results) == [0, 2]
     refused = next(r for r in results if r.returncode == 2)
-    assert refused.stderr.strip() == f"error: --shard {refused.args[-2]}: no dialogue of {eval_file} falls in this shard"
+    assert refused.stderr.strip() == (
+        f"error: --shard {refused.args[-2]}: no dialogue of {eval_file} falls in this shard"
+    )

@@ -39,7 +39,7 @@ def evaluated(tmp_path_factory, llama_server, shared_data):
     assert build.returncode == 0, build.stderr
     run = ditto("eval", "run", "--model", "builtin", "--base-url", llama_server, "--judge", "builtin",
                 "--judge-base-url", llama_server, "--eval", str(root / "eval.jsonl"), "--out", str(root / "run"),
-                "--judge-n", "2", "--judge-max-tokens", "24", "--max-tokens", "24",
+                "--judge-n", "2", "--judge-max-reasks", "1", "--judge-max-tokens", "24", "--max-tokens", "24",
                 "--mtbench", str(root / "mtbench.jsonl"), "--no-progress")
     assert run.returncode == 0, run.stderr
     return {"root": root, "trained": {p.id for p in trained}, "held_out": {p.id for p in english[4:]},
@@ -54,7 +54,9 @@ def test_eval_set_holds_only_held_out_characters(evaluated):
         meta = item["meta"]
         assert len(meta["role_consist_cands"]) == 4
         assert sum(c.startswith(meta["label"] + ":") for c in meta["role_consist_cands"]) == 1
-        assert len(item["prompts"]) == len(item["ref_messages"]) == len(meta["rejection_labels"]) == len(meta["evidence"])
+        assert (
+            len(item["prompts"]) == len(item["ref_messages"]) == len(meta["rejection_labels"]) == len(meta["evidence"])
+        )
         assert item["system"].startswith(f"You are {meta['label']}")
 
 
@@ -62,19 +64,28 @@ def test_every_turn_is_answered_and_judged_with_raw_answers_kept(evaluated):
     judged = read_jsonl(evaluated["root"] / "run" / "judged.jsonl")
     items = read_jsonl(evaluated["root"] / "eval.jsonl")
     assert len(judged) == len(items)
+    parsed = {"consistency": 0, "rejection": 0, "knowledge": 0}
     for record in judged:
         turns = len(record["prompts"])
         assert len(record["answers"]) == len(record["consist_scores"]) == len(record["reject_scores"]) == turns
-        for judgement in record["judgements"]:
-            for metric in ("consistency", "rejection", "knowledge"):
+        assert all(record["answers"])
+        for turn, judgement in enumerate(record["judgements"]):
+            for metric in parsed:
                 samples = judgement[metric]
                 assert len(samples) == 2 and all(s["raw"] for s in samples)
-        for value in record["consist_scores"]:
-            assert value is None or 0 <= value <= 1
-        for value in record["knowledge_scores"]:
-            assert value is None or 1 <= value <= 10
-        for value in record["reject_scores"]:
-            assert value in (None, 0, 1)
+                # an answer that never parsed was asked 1 + --judge-max-reasks times
+                assert all(s["attempts"] == 2 for s in samples if s["value"] is None)
+                parsed[metric] += sum(s["value"] is not None for s in samples)
+            # each per-turn score is the official aggregation of its samples
+            names = [s["value"] for s in judgement["consistency"] if s["value"] is not None]
+            expected = sum(name == record["label"] for name in names) / len(names) if names else 0.0
+            assert record["consist_scores"][turn] == expected
+            scores = [s["value"] for s in judgement["knowledge"] if s["value"] is not None]
+            assert record["knowledge_scores"][turn] == (sum(scores) / len(scores) if scores else None)
+            votes = [s["value"] for s in judgement["rejection"] if s["value"] is not None]
+            # the majority of two votes, a tie going to the first sample's: the first vote
+            assert record["reject_scores"][turn] == (votes[0] if votes else None)
+    assert parsed["consistency"] > 0, "even the tiny judge names a candidate now and then"
 
 
 def test_scores_file_matches_eval_score(evaluated):
@@ -104,8 +115,9 @@ def test_rerun_sends_nothing(evaluated, llama_server):
     before = (root / "run" / "judged.jsonl").read_text()
     with FaultProxy(llama_server) as proxy:
         result = ditto("eval", "run", "--model", "builtin", "--base-url", proxy.base_url, "--judge", "builtin",
-                       "--judge-base-url", proxy.base_url, "--eval", str(root / "eval.jsonl"), "--out", str(root / "run"),
-                       "--judge-n", "2", "--judge-max-tokens", "24", "--max-tokens", "24",
+                       "--judge-base-url", proxy.base_url, "--eval", str(root / "eval.jsonl"),
+                       "--out", str(root / "run"),
+                       "--judge-n", "2", "--judge-max-reasks", "1", "--judge-max-tokens", "24", "--max-tokens", "24",
                        "--mtbench", str(root / "mtbench.jsonl"), "--no-progress")
     assert result.returncode == 0, result.stderr
     assert proxy.posts == 0

@@ -1,10 +1,12 @@
-"""The transformers backend on the real embedded model (SmolLM2-135M-Instruct GGUF, CPU)."""
+"""The transformers backend on the real embedded model (SmolLM2-135M-Instruct GGUF, CPU).
+
+Loading is tested in test_huggingface.py (adapters in tests/train), streaming in
+test_stream.py."""
 
 import copy
 
 import pytest
 
-from ditto.errors import DittoError
 from ditto.models.transformers_backend import (
     BUCKET,
     MIN_ROWS,
@@ -12,8 +14,7 @@ from ditto.models.transformers_backend import (
     bucket_batch,
     bucket_rows,
     decode_attention,
-    merge_system_into_first_user,
-    resolve_source,
+    stop_prefix_length,
 )
 from ditto.types import ChatRequest, Message, SamplingParams
 
@@ -49,7 +50,8 @@ def test_max_tokens_bounds_the_reply(builtin_model):
 def test_batched_results_map_back_to_their_requests(builtin_model):
     """Length-sorted, left-padded batches must give each request its own greedy answer."""
     requests = [
-        ask("Name the largest planet of the solar system. Answer in one sentence please.", max_tokens=12, temperature=0),
+        ask("Name the largest planet of the solar system. Answer in one sentence please.",
+            max_tokens=12, temperature=0),
         ask("Hi", max_tokens=12, temperature=0),
         ask("What is the capital of France?", max_tokens=12, temperature=0),
     ]
@@ -62,7 +64,8 @@ def test_batched_results_map_back_to_their_requests(builtin_model):
 def test_stop_string_cuts_the_reply(builtin_model):
     [free] = run(builtin_model, [ask("Count from 1 to 10, separated by commas.", max_tokens=30, temperature=0)])
     assert "," in free.text
-    [stopped] = run(builtin_model, [ask("Count from 1 to 10, separated by commas.", max_tokens=30, temperature=0, stop=(",",))])
+    request = ask("Count from 1 to 10, separated by commas.", max_tokens=30, temperature=0, stop=(",",))
+    [stopped] = run(builtin_model, [request])
     assert "," not in stopped.text
     assert free.text.startswith(stopped.text)
     assert stopped.finish_reason == "stop"
@@ -75,31 +78,56 @@ def test_seeded_sampling_is_reproducible(builtin_model):
     assert first == second
 
 
+def batched(builtin_model, batch_size: int) -> TransformersModel:
+    """The loaded builtin model, generating in batches of `batch_size`."""
+    return TransformersModel(
+        "builtin", model=builtin_model.model, tokenizer=builtin_model.tokenizer, batch_size=batch_size
+    )
+
+
+SAMPLED = [
+    ask(content, max_tokens=12, temperature=1.0, top_p=0.95, seed=seed)
+    for content in ("Invent a name for a cat.", "Hi", "Describe a castle in the mountains, please.")
+    for seed in (11, 12)
+]
+
+
+def test_a_seeded_sample_does_not_depend_on_the_batch(builtin_model):
+    """Batch size, neighbours and order change nothing: each seeded row draws from its own
+    generator (here: alone, in batches of 3, all in one batch of 8 rows, and reversed among
+    an unseeded request and one with other settings)."""
+    alone = [c.text for c in run(batched(builtin_model, 1), SAMPLED)]
+    assert [c.text for c in run(batched(builtin_model, 3), SAMPLED)] == alone
+    assert [c.text for c in run(batched(builtin_model, 8), SAMPLED)] == alone
+    others = [
+        ask("Hi", max_tokens=12, temperature=1.0, top_p=0.95),  # unseeded, in the same batches
+        ask("Hi", max_tokens=6, temperature=0.5, seed=11),  # other settings: another group
+    ]
+    mixed = run(batched(builtin_model, 4), [*others, *reversed(SAMPLED)])
+    assert [c.text for c in mixed[len(others):]] == alone[::-1]
+
+
+def test_different_seeds_give_different_samples(builtin_model):
+    requests = [
+        ask("Invent a name for a cat.", max_tokens=12, temperature=1.0, seed=s) for s in range(4)
+    ]
+    texts = [c.text for c in run(batched(builtin_model, 4), requests)]
+    assert len(set(texts)) == len(texts)
+
+
+def test_stop_prefix_length():
+    assert stop_prefix_length("Hello\nUs", ["\nUser:"]) == 3
+    assert stop_prefix_length("Hello", ["\nUser:", "lo!"]) == 2
+    assert stop_prefix_length("Hello", [","]) == 0  # a one-character stop has no proper start
+
+
 def test_system_prompt_reaches_the_model(builtin_model):
-    prompt = builtin_model.render([Message(role="system", content="You are Sherlock Holmes."), Message(role="user", content="Who are you?")])
+    prompt = builtin_model.render(
+        [Message(role="system", content="You are Sherlock Holmes."), Message(role="user", content="Who are you?")]
+    )
     text = builtin_model.tokenizer.decode(prompt)
     assert "You are Sherlock Holmes." in text
     assert text.rstrip().endswith("assistant")  # the generation prompt is appended
-
-
-def test_merge_system_into_first_user():
-    merged = merge_system_into_first_user(
-        [Message(role="system", content="Be brief."), Message(role="user", content="Hello")]
-    )
-    assert merged == [Message(role="user", content="Be brief.\n\nHello")]
-
-
-def test_explicit_gguf_path_loads_like_builtin(builtin_gguf):
-    model = TransformersModel(str(builtin_gguf))
-    [completion] = run(model, [ask("What is the capital of France?", max_tokens=8, temperature=0)])
-    assert "paris" in completion.text.lower()
-
-
-def test_missing_model_paths_are_clear_errors(tmp_path):
-    with pytest.raises(DittoError, match="no such GGUF file"):
-        resolve_source(str(tmp_path / "missing.gguf"))
-    with pytest.raises(DittoError, match="no such model directory"):
-        resolve_source(str(tmp_path / "missing-dir"))
 
 
 def test_cache_identity_changes_when_a_local_model_is_rewritten(tmp_path):
@@ -206,6 +234,21 @@ def test_static_cache_is_reused_across_batches_of_one_shape(tiny_qwen2):
     again = run(model, [ask(PROMPTS[1], max_tokens=6, temperature=1.0, seed=3)])
     assert model._cache is cache  # one shape, one cache (on CUDA: one recorded graph)
     assert [c.text for c in again] == [c.text for c in first]  # seeded sampling reproduces
+
+
+def test_static_cache_path_samples_like_the_plain_path(tiny_qwen2):
+    """Seeded sampling on the static path: filler rows draw nothing from the real rows'
+    generators, so each request gets the sample it gets alone on the plain path."""
+    requests = [
+        ask(text, max_tokens=12, temperature=1.0, top_p=0.9, seed=i) for i, text in enumerate(PROMPTS)
+    ]
+    alone = run(wrap(tiny_qwen2, batch_size=1), requests)
+    # batches of 4 real rows, then 2 real rows and 2 fillers
+    static = run(wrap(tiny_qwen2, batch_size=4, static_cache=True), requests)
+    assert [c.text for c in static] == [c.text for c in alone]
+    assert [c.usage for c in static] == [c.usage for c in alone]
+    greedy = run(wrap(tiny_qwen2), [ask(text, max_tokens=12, temperature=0) for text in PROMPTS])
+    assert [c.text for c in static] != [c.text for c in greedy]  # it did sample
 
 
 def test_a_failing_static_path_falls_back_to_the_plain_one(tiny_qwen2, monkeypatch):

@@ -32,11 +32,11 @@ import pytest
 from ditto.characters.profile import Profile
 from ditto.errors import DittoError
 from ditto.prompts import render
+from ditto.prompts.role import role_system_prompt
 from ditto.report import build_report
 from ditto.simulate.queries import query_prompt
 from ditto.simulate.samples import write_exports
 from ditto.simulate.sessions import response_system_prompt
-from ditto.simulate.system_prompt import role_system_prompt
 from ditto.types import ChatRequest, Message, SamplingParams
 
 # --- 1. No path from an id ------------------------------------------------------------------
@@ -162,8 +162,9 @@ def tiny_prompts(folder: Path) -> Path:
 def test_simulate_with_hostile_ids_writes_only_inside_its_run(tmp_path, llama_server):
     """The stage end to end on the real model (llama.cpp): whatever it makes of the tiny
     prompts, every file lands in the run directory under a fixed name."""
-    from ditto.models import load_model
-    from ditto.simulate.run import SimulateConfig, simulate
+    from ditto.models import BackendConfig, load_model
+    from ditto.simulate.config import SimulateConfig
+    from ditto.simulate.run import simulate
     from ditto.store import RunStore
 
     ids = ["../../escape\x00", "C:\\..\\a/b/" + "../" * 20 + "deep" + "L" * 3000]
@@ -175,10 +176,9 @@ def test_simulate_with_hostile_ids_writes_only_inside_its_run(tmp_path, llama_se
     config = SimulateConfig(
         langs=("en",), turns=1, queries_per_pair=1, max_attempts=1,
         prompts_dir=str(tiny_prompts(tmp_path / "prompts")),
-        query_params=SamplingParams(max_tokens=10, temperature=0),  # just enough for the copied question
-        response_params=SamplingParams(max_tokens=1, temperature=0),
+        max_tokens=10, query_temperature=0, temperature=0,  # just enough for the copied question
     )
-    teacher = load_model("builtin", llama_server, concurrency=2)
+    teacher = load_model("builtin", llama_server, BackendConfig(concurrency=2))
     before = tree(tmp_path)
     with WriteWatch() as written, RunStore(run) as store:
         simulate(pool, teacher, store, run, config, progress=False)

@@ -662,7 +662,7 @@ def test_train_rejects_bad_sft_data_before_loading_a_model(tmp_path, monkeypatch
     def refuse(*args, **kwargs):
         raise AssertionError("a model was loaded before the data was validated")
 
-    monkeypatch.setattr(ditto.train.trainer, "load_base", refuse)
+    monkeypatch.setattr(ditto.train.trainer, "load_pretrained", refuse)
     check_command(tmp_path, bad, "train --data {input} --output {output} --no-progress")
 
 

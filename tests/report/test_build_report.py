@@ -34,7 +34,8 @@ ZH_PROMPTS = ["你住在哪里？"]
 
 SEED = [
     # consistency 1, 0; rejection: verdicts 0, 0 vs labels 0, 1 -> 1, 0; knowledge 6, 4
-    item("en-1", "en", "human", EN_PROMPTS, ["221B Baker Street.", "A phone, I think."], [0, 1], [1.0, 0.0], [0, 0], [6, 4]),
+    item("en-1", "en", "human", EN_PROMPTS, ["221B Baker Street.", "A phone, I think."],
+         [0, 1], [1.0, 0.0], [0, 0], [6, 4]),
     # consistency .5; rejection 0 vs 0 -> 1; knowledge 8
     item("zh-1", "zh", "fictional", ZH_PROMPTS, ["花果山。"], [0], [0.5], [0], [8]),
 ]
@@ -84,18 +85,24 @@ def run_dirs(tmp_path):
         write_jsonl(directory / "judged.jsonl", records)
     # MT-Bench, seed: (7 + 8 + 6) / 3 scored turns = 7.00 (null: not scored)
     write_jsonl(seed / "mtbench.jsonl", [
-        {"question_id": 91, "category": "roleplay", "turns": ["q1", "q2"], "answers": ["a1", "a2"], "scores": [7, 8], "judge_raw": []},
-        {"question_id": 92, "category": "roleplay", "turns": ["q1", "q2"], "answers": ["a1", "a2"], "scores": [6, None], "judge_raw": []},
+        {"question_id": 91, "category": "roleplay", "turns": ["q1", "q2"], "answers": ["a1", "a2"],
+         "scores": [7, 8], "judge_raw": []},
+        {"question_id": 92, "category": "roleplay", "turns": ["q1", "q2"], "answers": ["a1", "a2"],
+         "scores": [6, None], "judge_raw": []},
     ])
     # MT-Bench, ditto: role-play only, (9 + 8 + 8 + 7) / 4 = 8.00; the writing question is left out
     write_jsonl(ditto / "mtbench.jsonl", [
-        {"question_id": 91, "category": "roleplay", "turns": ["q1", "q2"], "answers": ["a1", "a2"], "scores": [9, 8], "judge_raw": []},
-        {"question_id": 92, "category": "roleplay", "turns": ["q1", "q2"], "answers": ["a1", "a2"], "scores": [8, 7], "judge_raw": []},
-        {"question_id": 81, "category": "writing", "turns": ["q1", "q2"], "answers": ["a1", "a2"], "scores": [2, 2], "judge_raw": []},
+        {"question_id": 91, "category": "roleplay", "turns": ["q1", "q2"], "answers": ["a1", "a2"],
+         "scores": [9, 8], "judge_raw": []},
+        {"question_id": 92, "category": "roleplay", "turns": ["q1", "q2"], "answers": ["a1", "a2"],
+         "scores": [8, 7], "judge_raw": []},
+        {"question_id": 81, "category": "writing", "turns": ["q1", "q2"], "answers": ["a1", "a2"],
+         "scores": [2, 2], "judge_raw": []},
     ])
     (seed / "run_info.json").write_text(json.dumps({
         "label": "seed", "model": "SmolLM2-135M", "judge": "qwen-72b", "eval_file": "eval.jsonl", "seconds": 95.4,
-        "judge_calls": 1234, "tokens": {"rollout": {"prompt": 12000, "completion": 3400}, "judge": {"prompt": 56000, "completion": 7800}},
+        "judge_calls": 1234,
+        "tokens": {"rollout": {"prompt": 12000, "completion": 3400}, "judge": {"prompt": 56000, "completion": 7800}},
     }))
     (ditto / "run_info.json").write_text(json.dumps({
         "label": "Ditto", "model": "ditto-135M", "judge": "qwen-72b", "seconds": 300, "judge_calls": 1300,

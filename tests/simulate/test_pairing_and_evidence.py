@@ -18,7 +18,10 @@ def test_hard_contrast_draws_from_another_category_or_era():
     pool = read_profiles("builtin")
     for profile in pool:
         partner = pick_partners(pool, seed=3, contrast="hard")[profile_key(profile)]
-        far_in_time = None not in (birth_year(profile), birth_year(partner)) and abs(birth_year(profile) - birth_year(partner)) >= 200
+        far_in_time = (
+            None not in (birth_year(profile), birth_year(partner))
+            and abs(birth_year(profile) - birth_year(partner)) >= 200
+        )
         assert partner.category != profile.category or far_in_time
 
 

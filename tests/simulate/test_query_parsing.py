@@ -53,7 +53,9 @@ def test_keeps_complete_strings_of_a_cut_off_list():
 
 def test_rejects_empty_duplicate_overlong_and_placeholder_items():
     long_question = "Why " + "very " * 80 + "long?"
-    parsed = parse_queries(json.dumps(["", "Where do you live?", "where do you live", long_question, "Question one?", "Question two?"]))
+    parsed = parse_queries(
+        json.dumps(["", "Where do you live?", "where do you live", long_question, "Question one?", "Question two?"])
+    )
     assert parsed.questions == ["Where do you live?"]
     reasons = sorted(reason for _, reason in parsed.rejected)
     assert reasons == ["duplicate", "empty", "not a question", "not a question", "too long"]

@@ -84,7 +84,9 @@ def test_the_run_reports_what_it_retried(simulated):
 def test_sessions_are_well_formed(simulated):
     for session in read_jsonl(simulated["run"] / "sessions.jsonl"):
         assert 1 <= len(session["turns"]) <= 2
-        assert session["turns"][0]["kind"] == "role_specific" or all(t["kind"] == "contrastive" for t in session["turns"])
+        assert (
+            session["turns"][0]["kind"] == "role_specific" or all(t["kind"] == "contrastive" for t in session["turns"])
+        )
         for turn in session["turns"]:
             assert turn["query"] and turn["response"]
             assert turn["rejection_label"] == (1 if turn["kind"] == "contrastive" else 0)
@@ -105,7 +107,11 @@ def test_sft_samples_keep_only_name_and_description(simulated):
         system = messages[0]
         assert system["role"] == "system"
         description = profile.description.rstrip(".。")
-        expected = f"You are {profile.name}, {description}." if profile.lang == "en" else f"你是{profile.name}，{description}。"
+        expected = (
+            f"You are {profile.name}, {description}."
+            if profile.lang == "en"
+            else f"你是{profile.name}，{description}。"
+        )
         assert system["content"] == expected
         assert [m["role"] for m in messages[1:]] == ["user", "assistant"] * (len(messages) // 2)
         everything_but_replies = "\n".join(m["content"] for m in messages if m["role"] != "assistant")
@@ -201,9 +207,8 @@ def test_two_shards_merged_equal_the_unsharded_run(simulated, tmp_path, llama_se
 
 
 def test_dry_run_bounds_what_the_run_sent(simulated, tmp_path):
-    from ditto.simulate.plan import estimate_simulation
-    from ditto.simulate.run import SimulateConfig
-    from ditto.types import SamplingParams
+    from ditto.simulate.config import SimulateConfig
+    from ditto.simulate.estimate import estimate_simulation
 
     result = ditto("simulate", *SETTINGS, "--run", str(tmp_path / "run"), "--dry-run")
     assert result.returncode == 0, result.stderr
@@ -211,8 +216,7 @@ def test_dry_run_bounds_what_the_run_sent(simulated, tmp_path):
     assert not (tmp_path / "run").exists()
 
     stats = json.loads((simulated["run"] / "stats.json").read_text())
-    params = SamplingParams(max_tokens=40)
-    config = SimulateConfig(limit=3, langs=("en",), turns=2, seed=0, query_params=params, response_params=params)
+    config = SimulateConfig(limit=3, langs=("en",), turns=2, seed=0, max_tokens=40)
     queries, responses = estimate_simulation(read_profiles("builtin"), config)
     assert queries.requests == stats["query_sets"]  # first round: exactly one request per pair
     assert queries.requests <= stats["query_attempts"] <= queries.max_requests

@@ -8,7 +8,7 @@ import pytest
 
 from ditto.errors import DittoError
 from ditto.store import RunStore, request_key
-from ditto.store.merge import merge_runs
+from ditto.store.merge_runs import merge_runs
 from ditto.types import ChatRequest, Completion, Message, SamplingParams, Usage
 
 
@@ -20,7 +20,8 @@ def fill(run_dir, answers: dict[str, str]) -> None:
     with RunStore(run_dir) as store:
         for question, answer in answers.items():
             r = request(question)
-            store.put(request_key("m", r), "m", r, Completion(text=answer, usage=Usage(prompt_tokens=3, completion_tokens=2)), 0.1)
+            completion = Completion(text=answer, usage=Usage(prompt_tokens=3, completion_tokens=2))
+            store.put(request_key("m", r), "m", r, completion, 0.1)
 
 
 def stored(run_dir) -> dict[str, str]:

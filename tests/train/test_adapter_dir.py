@@ -5,7 +5,7 @@ import json
 import pytest
 
 from ditto.errors import DittoError
-from ditto.models.transformers_backend import adapter_base
+from ditto.models.huggingface import adapter_base
 
 
 def test_a_model_folder_without_adapter_is_no_adapter(tmp_path):
@@ -32,7 +32,7 @@ def test_an_adapter_trained_elsewhere_uses_peft_own_record(tmp_path):
 
 
 def test_merge_refuses_what_is_not_an_adapter(tmp_path):
-    from ditto.train.merge import merge_adapter
+    from ditto.train.merge_adapter import merge_adapter
 
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "config.json").write_text("{}")

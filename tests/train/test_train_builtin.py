@@ -3,16 +3,14 @@ the loss fall, the adapter loads and changes what the model says, the merged mod
 same model, and `ditto chat` streams from it."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
 
+from ditto.models.huggingface import end_of_turn_ids
 from ditto.models.transformers_backend import TransformersModel
 from ditto.train import TrainConfig, train
-from ditto.train.data import end_of_turn_ids
-from ditto.train.merge import merge_adapter
+from ditto.train.merge_adapter import merge_adapter
 from ditto.types import ChatRequest, Message, SamplingParams
 
 pytestmark = pytest.mark.slow
@@ -98,7 +96,7 @@ def test_adapter_loads_and_changes_the_generations(adapted, builtin_model):
 
 
 def test_merged_model_is_the_adapted_model_and_chat_streams_from_it(
-    trained, adapted, tmp_path, characters_file, subprocess_env
+    trained, adapted, tmp_path, characters_file, monkeypatch
 ):
     merged = merge_adapter(trained.output, tmp_path / "merged")
     config = json.loads((merged / "config.json").read_text())
@@ -121,29 +119,20 @@ def test_merged_model_is_the_adapted_model_and_chat_streams_from_it(
         )
     assert greedy(whole) == greedy(adapted)
 
-    chat = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ditto",
-            "chat",
-            "--model",
-            str(merged),
-            "--character",
-            "Sherlock Holmes",
-            "--characters",
-            str(characters_file),
-            "--max-tokens",
-            "24",
-            "--temperature",
-            "0",
-        ],
-        input=f"{QUESTIONS[0]}\n",
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=subprocess_env,
-    )
-    assert chat.returncode == 0, chat.stderr
+    # `ditto chat --model MERGED`, in process, with the merged model already loaded above
+    # (the command's own `load_model` builds exactly this TransformersModel)
+    from typer.testing import CliRunner
+
+    import ditto.models
+    from ditto.cli import app
+
+    loaded = []
+    monkeypatch.setattr(ditto.models, "load_model", lambda name, base_url=None: loaded.append(name) or whole)
+    chat = CliRunner().invoke(app, ["chat", "--model", str(merged), "--character", "Sherlock Holmes",
+                                    "--characters", str(characters_file), "--max-tokens", "24",
+                                    "--temperature", "0", "--run", str(tmp_path / "chat")],
+                              input=f"{QUESTIONS[0]}\n")
+    assert chat.exit_code == 0, chat.output
+    assert loaded == [str(merged)]
     name, _, reply = chat.stdout.partition("> ")
     assert name == "Sherlock Holmes" and reply.strip() == greedy(whole)[0]

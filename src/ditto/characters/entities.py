@@ -130,7 +130,7 @@ def read_entity_file(path: str | Path, notes: Notes) -> Iterator[dict]:
 def _read(path: Path, notes: Notes) -> Iterator[dict]:
     with open_text(path) as handle:
         lines = enumerate(handle, start=1)
-        for number, line in lines:
+        for number, line in lines:  # noqa: B007 - `number` is read after the loop
             first = line.strip()
             if first:
                 break

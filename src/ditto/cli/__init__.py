@@ -16,7 +16,7 @@ from ditto.cli.characters import characters_app
 from ditto.cli.chat import chat_command
 from ditto.cli.eval import eval_app
 from ditto.cli.generate import generate_command
-from ditto.cli.merge import merge_command
+from ditto.cli.merge_runs import merge_command
 from ditto.cli.report import report_command
 from ditto.cli.run import run_command
 from ditto.cli.simulate import simulate_command

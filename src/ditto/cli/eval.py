@@ -10,18 +10,20 @@ from ditto.characters import read_profiles
 from ditto.chat_files import read_jsonl
 from ditto.cli import options
 from ditto.cli.eval_score import score_command
+from ditto.cli.options import setting_option
 from ditto.cost import print_estimates
 from ditto.errors import DittoError
 from ditto.evaluate.build import build_eval_set, held_out
+from ditto.evaluate.config import EvalConfig, JudgeConfig
+from ditto.evaluate.estimate import estimate_evaluation
 from ditto.evaluate.eval_sets import read_eval_set
-from ditto.evaluate.judge import JudgeConfig
 from ditto.evaluate.mtbench import read_questions
-from ditto.evaluate.plan import estimate_evaluation
-from ditto.evaluate.run import EvalConfig, evaluate
+from ditto.evaluate.run import evaluate
 from ditto.models import load_model
+from ditto.models.builtin import BUILTIN_NAME
 from ditto.shard import Shard
-from ditto.simulate.plan import estimate_simulation
-from ditto.simulate.run import SimulateConfig
+from ditto.simulate.config import SimulateConfig
+from ditto.simulate.estimate import estimate_simulation
 from ditto.store import RunStore
 
 eval_app = typer.Typer(help="WikiRoleEval-compatible evaluation: build sets, run the judge, score.",
@@ -39,17 +41,19 @@ def training_character_ids(path: Path | None) -> set[str]:
 
 @eval_app.command("build")
 def build_command(
-    teacher: str = typer.Option("builtin", "--teacher", help="Model writing prompts and reference answers."),
+    teacher: str = typer.Option(BUILTIN_NAME, "--teacher", help="Model writing prompts and reference answers."),
     teacher_base_url: str = typer.Option(None, "--teacher-base-url", help="Server of --teacher, if served."),
-    characters: str = typer.Option("builtin", "--characters", "-c", help="Profiles (JSON lines) or 'builtin'."),
+    characters: str = options.CHARACTERS,
     out: Path = typer.Option(..., "--out", "-o", help="Eval set to write (JSON lines, WikiRoleEval layout)."),
-    exclude_train: Path = typer.Option(None, "--exclude-train", help="SFT data (sft.jsonl) whose characters are refused."),
-    limit: int = typer.Option(None, "--limit", min=1, help="Characters per language."),
-    lang: str = typer.Option("en,zh", "--lang", help="Languages, comma-separated."),
-    turns: int = typer.Option(5, "--turns", min=1, max=50, help="Turns per dialogue."),
-    seed: int = typer.Option(0, "--seed", help="Seed of selection, pairing and candidates."),
-    max_tokens: int = typer.Option(256, "--max-tokens", min=1, help="Most new tokens per teacher answer."),
-    prompts: Path = typer.Option(None, "--prompts", help="Folder of prompt templates overriding the built-in ones."),
+    exclude_train: Path = typer.Option(
+        None, "--exclude-train", help="SFT data (sft.jsonl) whose characters are refused."
+    ),
+    limit: int = setting_option(SimulateConfig, "limit"),
+    lang: str = setting_option(SimulateConfig, "langs"),
+    turns: int = setting_option(SimulateConfig, "turns", help="Turns per dialogue."),
+    seed: int = setting_option(SimulateConfig, "seed", help="Seed of selection, pairing, sampling and candidates."),
+    max_tokens: int = setting_option(SimulateConfig, "max_tokens"),
+    prompts: Path = setting_option(SimulateConfig, "prompts_dir"),
     run: Path = typer.Option(None, "--run", help="Run directory (default: runs/<out name>)."),
     concurrency: int = options.CONCURRENCY,
     timeout: float = options.TIMEOUT,
@@ -63,10 +67,8 @@ def build_command(
     pool = read_profiles(characters)
     train_ids = training_character_ids(exclude_train)
     config = SimulateConfig(
-        limit=limit, langs=tuple(x.strip() for x in lang.split(",") if x.strip()), turns=turns, seed=seed,
-        prompts_dir=str(prompts) if prompts else None,
-        query_params=options.sampling_params(max_tokens, 0.8, 0.95, 1, seed),
-        response_params=options.sampling_params(max_tokens, 0.7, 0.95, 1, seed), shard=Shard.parse(shard),
+        limit=limit, langs=options.split_list(lang), turns=turns, seed=seed, max_tokens=max_tokens,
+        prompts_dir=str(prompts) if prompts else None, shard=Shard.parse(shard),
     )
     if dry_run:
         held_out_ids = frozenset(p.id for p in held_out(pool, train_ids)[0])
@@ -74,9 +76,13 @@ def build_command(
         return
     run_dir = run or options.default_run_dir(out)
     with RunStore(run_dir) as store:
-        model = load_model(teacher, teacher_base_url, concurrency=concurrency, timeout=timeout,
-                           max_retries=max_retries, batch_size=batch_size)
-        items = build_eval_set(pool, model, store, out, config, train_ids=train_ids, run_dir=run_dir, progress=not no_progress)
+        backend = options.backend_config(concurrency, timeout, max_retries, batch_size)
+        model = load_model(teacher, teacher_base_url, backend)
+        try:
+            items = build_eval_set(pool, model, store, out, config, train_ids=train_ids, run_dir=run_dir,
+                                   progress=not no_progress)
+        finally:
+            model.close()
     Console(stderr=True).print(f"wrote {len(items)} eval dialogues to {out}")
 
 
@@ -86,18 +92,24 @@ def run_command(
     out: Path = typer.Option(..., "--out", "-o", help="Run directory for answers, judgements and scores."),
     model: str = options.MODEL,
     base_url: str = options.BASE_URL,
-    judge: str = typer.Option("builtin", "--judge", help="Judge model (the paper used GPT-4)."),
+    judge: str = typer.Option(BUILTIN_NAME, "--judge", help="Judge model (the paper used GPT-4)."),
     judge_base_url: str = typer.Option(None, "--judge-base-url", help="Server of --judge, if served."),
-    judge_n: int = typer.Option(3, "--judge-n", min=1, help="Judge samples per question (paper: 3)."),
-    judge_temperature: float = typer.Option(0.2, "--judge-temperature", min=0.0, max=2.0, help="Judge temperature (paper: 0.2)."),
-    judge_max_tokens: int = typer.Option(256, "--judge-max-tokens", min=1, help="Most new tokens per judge answer."),
-    mtbench: Path = typer.Option(None, "--mtbench", help="FastChat MT-Bench question.jsonl: also grade its role-play questions."),
+    judge_n: int = setting_option(JudgeConfig, "n"),
+    judge_temperature: float = setting_option(JudgeConfig, "temperature"),
+    judge_max_tokens: int = setting_option(JudgeConfig, "max_tokens"),
+    judge_max_reasks: int = setting_option(JudgeConfig, "max_reasks"),
+    mtbench: Path = typer.Option(
+        None, "--mtbench", help="FastChat MT-Bench question.jsonl: also grade its role-play questions."
+    ),
     limit: int = typer.Option(None, "--limit", min=1, help="Evaluate only the first N dialogues."),
-    label: str = typer.Option(None, "--label", help="Name of this model in reports."),
-    max_tokens: int = options.MAX_TOKENS,
-    temperature: float = typer.Option(0.7, "--temperature", min=0.0, max=2.0, help="Sampling temperature of the answers."),
-    seed: int = typer.Option(0, "--seed", help="Sampling seed."),
-    prompts: Path = typer.Option(None, "--prompts", help="Folder of judge templates overriding the built-in ones."),
+    label: str = setting_option(EvalConfig, "label"),
+    max_tokens: int = setting_option(EvalConfig, "max_tokens"),
+    temperature: float = setting_option(EvalConfig, "temperature"),
+    top_p: float = setting_option(EvalConfig, "top_p"),
+    seed: int = setting_option(EvalConfig, "seed", help="Seed of the answers' and the judge's sampling."),
+    prompts: Path = setting_option(
+        JudgeConfig, "prompts_dir", help="Folder of judge templates overriding the built-in ones."
+    ),
     concurrency: int = options.CONCURRENCY,
     timeout: float = options.TIMEOUT,
     max_retries: int = options.MAX_RETRIES,
@@ -112,25 +124,27 @@ def run_command(
         items = selected.select(items, lambda item: item.id)
         if not items:
             raise DittoError(f"--shard {shard}: no dialogue of {eval_file} falls in this shard")
-    questions = read_questions(mtbench) if mtbench else None
+    questions = tuple(read_questions(mtbench)) if mtbench else None
     config = EvalConfig(
-        answer_params=options.sampling_params(max_tokens, temperature, 1.0, 1, seed),
-        judge=JudgeConfig(n=judge_n, temperature=judge_temperature, max_tokens=judge_max_tokens, seed=seed,
-                          prompts_dir=str(prompts) if prompts else None),
+        max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed,
+        judge=JudgeConfig(n=judge_n, temperature=judge_temperature, max_tokens=judge_max_tokens,
+                          max_reasks=judge_max_reasks, seed=seed, prompts_dir=str(prompts) if prompts else None),
         mtbench_questions=questions, label=label,
     )
     if dry_run:
         print_estimates(estimate_evaluation(items, config))
         return
+    backend = options.backend_config(concurrency, timeout, max_retries, batch_size)
     with RunStore(out) as store:
-        tested = load_model(model, base_url, concurrency=concurrency, timeout=timeout, max_retries=max_retries,
-                            batch_size=batch_size)
+        tested = load_model(model, base_url, backend)
         same_judge = judge == model and judge_base_url == base_url
-        judge_model = tested if same_judge else load_model(judge, judge_base_url, concurrency=concurrency,
-                                                           timeout=timeout, max_retries=max_retries,
-                                                           batch_size=batch_size)
-        scores = evaluate(tested, judge_model, store, items, out, config, model_name=model, judge_name=judge,
-                          eval_file=str(eval_file), progress=not no_progress)
+        judge_model = tested if same_judge else load_model(judge, judge_base_url, backend)
+        try:
+            scores = evaluate(tested, judge_model, store, items, out, config, model_name=model, judge_name=judge,
+                              eval_file=str(eval_file), progress=not no_progress)
+        finally:
+            tested.close()
+            judge_model.close()
     overall = scores["all"]
     Console(stderr=True).print(
         f"consistency {overall['consistency']}, knowledge {overall['knowledge']}, rejection {overall['rejection']} "

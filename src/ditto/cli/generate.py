@@ -41,15 +41,13 @@ def generate_command(
         chats = [chat for position, chat in enumerate(chats) if selected.owns(str(position))]
     if dry_run:
         prompt = sum(estimate_prompt(messages) for _, messages in chats) * n
-        print_estimates([StageEstimate("generate", len(chats) * n, len(chats) * n, prompt, len(chats) * n * max_tokens)])
+        requests = len(chats) * n
+        print_estimates([StageEstimate("generate", requests, requests, prompt, requests * max_tokens)])
         return
     if not output.parent.is_dir():
         raise DittoError(f"--output {output}: folder {output.parent} does not exist")
     with RunStore(run or options.default_run_dir(output)) as store:
-        chat_model = load_model(
-            model, base_url, concurrency=concurrency, timeout=timeout, max_retries=max_retries,
-            batch_size=batch_size,
-        )
+        chat_model = load_model(model, base_url, options.backend_config(concurrency, timeout, max_retries, batch_size))
         records = generate_records(chat_model, store, chats, params, progress=not no_progress)
     write_jsonl_atomic(output, records)
     Console(stderr=True).print(f"wrote {len(records)} records to {output}")

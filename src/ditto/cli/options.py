@@ -1,15 +1,46 @@
-"""Options shared by every command that calls a model, documented once here."""
+"""Options shared by every command that calls a model, and `setting_option`, which makes a
+command-line option from a stage setting so that its default and help are written once,
+in the stage's config dataclass (`ditto.settings`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from ditto.characters.io import BUILTIN_POOL
+from ditto.models.builtin import BUILTIN_NAME
+from ditto.models.config import BackendConfig
+from ditto.settings import default_of, flag_of, setting_field
 from ditto.types import SamplingParams
 
+_FROM_FIELD = object()
+
+
+def setting_option(cls: type, name: str, *extra_flags: str, help: str | None = None, default: Any = _FROM_FIELD) -> Any:
+    """A Typer option for setting `name` of the dataclass `cls`: its flag, default, help and
+    limits come from the field. Tuples of texts are given comma-separated on the command line.
+    `default` is only for a field the library requires (no default) but the CLI may omit."""
+    meta = setting_field(cls, name).metadata
+    default = default_of(cls, name) if default is _FROM_FIELD else default
+    if isinstance(default, tuple):
+        default = ",".join(default)
+    limits = {key: meta[key] for key in ("min", "max") if meta.get(key) is not None}
+    flags = [flag_of(cls, name), *([meta["short"]] if meta.get("short") else []), *extra_flags]
+    return typer.Option(default, *flags, help=help or meta.get("help", ""), **limits)
+
+
+def split_list(value: str) -> tuple[str, ...]:
+    """'en, zh' -> ('en', 'zh')."""
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def backend_config(concurrency: int, timeout: float, max_retries: int, batch_size: int | None) -> BackendConfig:
+    return BackendConfig(concurrency=concurrency, timeout=timeout, max_retries=max_retries, batch_size=batch_size)
+
 MODEL = typer.Option(
-    "builtin",
+    BUILTIN_NAME,
     "--model",
     "-m",
     help="'builtin' (embedded SmolLM2-135M-Instruct), a Hugging Face id, a local model "
@@ -21,18 +52,25 @@ BASE_URL = typer.Option(
     help="OpenAI-compatible server(s), e.g. http://127.0.0.1:8000/v1; several, comma-separated, "
     "are used round-robin. The API key comes from DITTO_API_KEY or OPENAI_API_KEY.",
 )
+CHARACTERS = typer.Option(
+    BUILTIN_POOL, "--characters", "-c", help="Character profiles (JSON lines) or 'builtin' (the shipped pool)."
+)
 RUN_DIR = typer.Option(
     None, "--run", help="Run directory holding the request store (results are reused from it)."
 )
-MAX_TOKENS = typer.Option(256, "--max-tokens", min=1, help="Most new tokens per reply.")
-TEMPERATURE = typer.Option(0.7, "--temperature", min=0.0, max=2.0, help="Sampling temperature; 0 is greedy.")
-TOP_P = typer.Option(1.0, "--top-p", min=0.0, max=1.0, help="Nucleus sampling mass.")
-N_SAMPLES = typer.Option(1, "--n", min=1, help="Samples per conversation.")
+# `ditto generate` and `ditto chat` sample with SamplingParams' own defaults.
+_SAMPLING = SamplingParams()
+MAX_TOKENS = typer.Option(_SAMPLING.max_tokens, "--max-tokens", min=1, help="Most new tokens per reply.")
+TEMPERATURE = typer.Option(
+    _SAMPLING.temperature, "--temperature", min=0.0, max=2.0, help="Sampling temperature; 0 is greedy."
+)
+TOP_P = typer.Option(_SAMPLING.top_p, "--top-p", min=0.0, max=1.0, help="Nucleus sampling mass.")
+N_SAMPLES = typer.Option(_SAMPLING.n, "--n", min=1, help="Samples per conversation.")
 SEED = typer.Option(None, "--seed", help="Sampling seed (sample i uses seed + i).")
-CONCURRENCY = typer.Option(64, "--concurrency", min=1, help="Most HTTP requests in flight.")
-MAX_RETRIES = typer.Option(8, "--max-retries", min=0, help="Retries of a failed HTTP request (429, 5xx, timeouts, resets).")
-TIMEOUT = typer.Option(600.0, "--timeout", min=1.0, help="Seconds per HTTP request before a retry.")
-BATCH_SIZE = typer.Option(None, "--batch-size", min=1, help="Local generation batch (default 8 on CPU, 256 on GPU; lower it if the GPU runs out of memory).")
+CONCURRENCY = setting_option(BackendConfig, "concurrency")
+MAX_RETRIES = setting_option(BackendConfig, "max_retries")
+TIMEOUT = setting_option(BackendConfig, "timeout")
+BATCH_SIZE = setting_option(BackendConfig, "batch_size")
 NO_PROGRESS = typer.Option(False, "--no-progress", help="Hide the progress bar.")
 SHARD = typer.Option(
     None, "--shard", help="Do only this machine's share, i/N (1 <= i <= N), in its own --run directory; "

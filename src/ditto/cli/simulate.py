@@ -7,11 +7,13 @@ from rich.console import Console
 
 from ditto.characters import read_profiles
 from ditto.cli import options
+from ditto.cli.options import setting_option
 from ditto.cost import print_estimates
 from ditto.models import load_model
 from ditto.shard import Shard
-from ditto.simulate.plan import estimate_simulation
-from ditto.simulate.run import SimulateConfig, simulate
+from ditto.simulate.config import SimulateConfig
+from ditto.simulate.estimate import estimate_simulation
+from ditto.simulate.run import simulate
 from ditto.store import RunStore
 
 
@@ -22,19 +24,22 @@ def simulate_command(
         None, "--teacher", help="Model that writes the data (cross-supervision); default: --model itself."
     ),
     teacher_base_url: str = typer.Option(None, "--teacher-base-url", help="Server of --teacher, if it is served."),
-    characters: str = typer.Option("builtin", "--characters", "-c", help="Profiles (JSON lines) or 'builtin'."),
-    limit: int = typer.Option(None, "--limit", min=1, help="Characters per language (default: all)."),
-    lang: str = typer.Option("en,zh", "--lang", help="Languages to simulate, comma-separated."),
-    turns: int = typer.Option(5, "--turns", min=1, max=50, help="Turns per session."),
-    queries: int = typer.Option(3, "--queries", min=1, max=20, help="Questions written per character pair (k)."),
-    contrastive_share: float = typer.Option(0.4, "--contrastive-share", min=0.0, max=1.0, help="Share of contrastive turns."),
-    contrast: str = typer.Option("random", "--contrast", help="Partner choice: 'random' (the paper) or 'hard' (another category or era)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of pairing, selection and sampling."),
-    max_tokens: int = typer.Option(256, "--max-tokens", min=1, help="Most new tokens per query list and per reply."),
-    temperature: float = typer.Option(0.7, "--temperature", min=0.0, max=2.0, help="Sampling temperature of replies."),
-    prompts: Path = typer.Option(None, "--prompts", help="Folder of prompt templates overriding the built-in ones."),
+    characters: str = options.CHARACTERS,
+    limit: int = setting_option(SimulateConfig, "limit"),
+    lang: str = setting_option(SimulateConfig, "langs"),
+    turns: int = setting_option(SimulateConfig, "turns"),
+    queries: int = setting_option(SimulateConfig, "queries_per_pair"),
+    contrastive_share: float = setting_option(SimulateConfig, "contrastive_share"),
+    contrast: str = setting_option(SimulateConfig, "contrast"),
+    seed: int = setting_option(SimulateConfig, "seed"),
+    max_attempts: int = setting_option(SimulateConfig, "max_attempts"),
+    max_tokens: int = setting_option(SimulateConfig, "max_tokens"),
+    query_temperature: float = setting_option(SimulateConfig, "query_temperature"),
+    temperature: float = setting_option(SimulateConfig, "temperature"),
+    top_p: float = setting_option(SimulateConfig, "top_p"),
+    prompts: Path = setting_option(SimulateConfig, "prompts_dir"),
     run: Path = typer.Option(Path("runs/simulate"), "--run", help="Run directory: store and all outputs."),
-    push_to_hub: str = typer.Option(None, "--push-to-hub", help="Also push the dataset to this Hugging Face repo."),
+    push_to_hub: str = setting_option(SimulateConfig, "push_to_hub"),
     concurrency: int = options.CONCURRENCY,
     timeout: float = options.TIMEOUT,
     max_retries: int = options.MAX_RETRIES,
@@ -44,16 +49,12 @@ def simulate_command(
     dry_run: bool = options.DRY_RUN,
 ) -> None:
     """Simulate role-play dialogues with the seed model (Ditto's self-alignment data)."""
-    if contrast not in ("random", "hard"):
-        raise typer.BadParameter("must be 'random' or 'hard'", param_hint="'--contrast'")
-    langs = tuple(part.strip() for part in lang.split(",") if part.strip())
     pool = read_profiles(characters)
     config = SimulateConfig(
-        limit=limit, langs=langs, turns=turns, queries_per_pair=queries, contrastive_share=contrastive_share,
-        contrast=contrast, seed=seed, prompts_dir=str(prompts) if prompts else None, push_to_hub=push_to_hub,
-        query_params=options.sampling_params(max_tokens, 0.8, 0.95, 1, seed),
-        response_params=options.sampling_params(max_tokens, temperature, 0.95, 1, seed),
-        shard=Shard.parse(shard),
+        limit=limit, langs=options.split_list(lang), turns=turns, queries_per_pair=queries,
+        contrastive_share=contrastive_share, contrast=contrast, seed=seed, max_attempts=max_attempts,
+        max_tokens=max_tokens, query_temperature=query_temperature, temperature=temperature, top_p=top_p,
+        prompts_dir=str(prompts) if prompts else None, push_to_hub=push_to_hub, shard=Shard.parse(shard),
     )
     if dry_run:
         print_estimates(estimate_simulation(pool, config))
@@ -61,9 +62,12 @@ def simulate_command(
     writer = teacher or model
     writer_url = teacher_base_url if teacher else base_url
     with RunStore(run) as store:
-        teacher_model = load_model(writer, writer_url, concurrency=concurrency, timeout=timeout,
-                                   max_retries=max_retries, batch_size=batch_size)
-        result = simulate(pool, teacher_model, store, run, config, progress=not no_progress)
+        backend = options.backend_config(concurrency, timeout, max_retries, batch_size)
+        teacher_model = load_model(writer, writer_url, backend)
+        try:
+            result = simulate(pool, teacher_model, store, run, config, progress=not no_progress)
+        finally:
+            teacher_model.close()
     stats = result.stats
     Console(stderr=True).print(
         f"{stats['sessions']} sessions, {stats['turns']} turns ({stats['contrastive_share']:.0%} contrastive), "

@@ -9,6 +9,10 @@ import click
 import typer
 
 from ditto.cli import options
+from ditto.cli.options import setting_option
+from ditto.models.builtin import BUILTIN_NAME
+from ditto.settings import help_of
+from ditto.train.config import TrainConfig
 
 train_app = typer.Typer(
     help="Fine-tune a model on its own simulated dialogues (loss on the assistant's replies only).",
@@ -20,100 +24,27 @@ train_app = typer.Typer(
 @train_app.callback(invoke_without_command=True)
 def train_command(
     ctx: typer.Context,
-    model: str = typer.Option(
-        "builtin",
-        "--model",
-        "-m",
-        help="Model to fine-tune: 'builtin' (embedded SmolLM2-135M-Instruct), a Hugging Face id, "
-        "a local model folder or .gguf file.",
-    ),
-    data: Path = typer.Option(
-        None,
-        "--data",
-        "-d",
-        help='sft.jsonl from `ditto simulate`: one {"messages": [...]} per line.',
-    ),
-    output: Path = typer.Option(
-        None,
-        "--output",
-        "-o",
-        help="Run folder: adapter (or model), tokenizer, checkpoints, train_log.jsonl, loss.png.",
-    ),
+    model: str = setting_option(TrainConfig, "model", default=BUILTIN_NAME),
+    data: Path = setting_option(TrainConfig, "data", default=None),
+    output: Path = setting_option(TrainConfig, "output", default=None),
     lora: bool = typer.Option(
-        True, "--lora/--full", help="LoRA adapter (default) or full fine-tuning."
+        TrainConfig.method == "lora", "--lora/--full", help=help_of(TrainConfig, "method")
     ),
-    epochs: float = typer.Option(
-        None,
-        "--epochs",
-        min=0.0,
-        help="Passes over the data [default: 3 with LoRA, 5 full, as the paper].",
-    ),
-    max_steps: int = typer.Option(
-        -1,
-        "--max-steps",
-        help="Stop after this many optimizer steps (overrides --epochs when > 0).",
-    ),
-    lr: float = typer.Option(
-        None,
-        "--lr",
-        min=0.0,
-        help="Peak learning rate, cosine down to a tenth after 3% warm-up [default: LoRA 2e-4, "
-        "1e-4 from 3B params; full 1e-5, 5e-6 from 3B, 2e-6 (the paper) from 30B].",
-    ),
-    batch_size: int = typer.Option(
-        None,
-        "--batch-size",
-        min=1,
-        help="Sequences (packed rows when packing) per device per step "
-        "[default: 8 on GPU, 2 on CPU].",
-    ),
-    grad_accum: int = typer.Option(
-        1, "--grad-accum", min=1, help="Micro-batches per optimizer step."
-    ),
-    max_length: int = typer.Option(
-        None,
-        "--max-length",
-        min=16,
-        help="Tokens per sequence (per packed row); longer conversations are cut "
-        "[default: 4096, 8192 from 30B params].",
-    ),
-    seed: int = typer.Option(42, "--seed", help="Seed for initialisation and data order."),
-    lora_rank: int = typer.Option(16, "--lora-rank", min=1, help="LoRA rank."),
-    lora_alpha: int = typer.Option(
-        None, "--lora-alpha", min=1, help="LoRA alpha [default: twice the rank]."
-    ),
-    lora_targets: str = typer.Option(
-        "all-linear",
-        "--lora-targets",
-        help="Comma-separated module names to adapt, or 'all-linear'.",
-    ),
-    packing: bool = typer.Option(
-        None,
-        "--packing/--no-packing",
-        help="Pack whole conversations into rows, no attention across them "
-        "[default: on with CUDA].",
-    ),
-    gradient_checkpointing: bool = typer.Option(
-        None,
-        "--gradient-checkpointing/--no-gradient-checkpointing",
-        help="Recompute activations in the backward pass to save memory [default: on with CUDA].",
-    ),
-    liger: bool = typer.Option(
-        None,
-        "--liger/--no-liger",
-        help="Liger's Triton kernels for RMSNorm, SwiGLU and RoPE (1.2x the tokens/s of full "
-        "fine-tuning of a 1.5B model on an H200) [default: on with CUDA when liger-kernel is "
-        "installed: pip install 'ditto-roleplay[gpu]'].",
-    ),
-    save_steps: int = typer.Option(
-        500,
-        "--save-steps",
-        min=1,
-        help="Write a checkpoint every this many steps (the last two are kept).",
-    ),
-    resume: bool = typer.Option(
-        False, "--resume", help="Continue from the last checkpoint in --output."
-    ),
+    epochs: float = setting_option(TrainConfig, "epochs"),
+    max_steps: int = setting_option(TrainConfig, "max_steps"),
+    lr: float = setting_option(TrainConfig, "lr"),
+    batch_size: int = setting_option(TrainConfig, "batch_size"),
+    grad_accum: int = setting_option(TrainConfig, "grad_accum"),
+    max_length: int = setting_option(TrainConfig, "max_length"),
+    seed: int = setting_option(TrainConfig, "seed"),
+    lora_rank: int = setting_option(TrainConfig, "lora_rank"),
+    lora_alpha: int = setting_option(TrainConfig, "lora_alpha"),
+    lora_targets: str = setting_option(TrainConfig, "lora_targets"),
+    packing: bool = setting_option(TrainConfig, "packing"),
+    gradient_checkpointing: bool = setting_option(TrainConfig, "gradient_checkpointing"),
+    liger: bool = setting_option(TrainConfig, "liger"),
+    save_steps: int = setting_option(TrainConfig, "save_steps"),
+    resume: bool = setting_option(TrainConfig, "resume"),
     no_progress: bool = options.NO_PROGRESS,
 ) -> None:
     """Fine-tune MODEL on sft.jsonl; `ditto train merge DIR -o MERGED` folds a LoRA adapter in."""
@@ -121,7 +52,7 @@ def train_command(
         return
     if data is None or output is None:
         raise click.UsageError("--data and --output are required", ctx=ctx)
-    from ditto.train import TrainConfig, train
+    from ditto import train as training
 
     config = TrainConfig(
         model=model,
@@ -137,7 +68,7 @@ def train_command(
         seed=seed,
         lora_rank=lora_rank,
         lora_alpha=lora_alpha,
-        lora_targets=tuple(t.strip() for t in lora_targets.split(",") if t.strip()),
+        lora_targets=options.split_list(lora_targets),
         packing=packing,
         gradient_checkpointing=gradient_checkpointing,
         liger=liger,
@@ -145,7 +76,7 @@ def train_command(
         resume=resume,
         progress=not no_progress,
     )
-    result = train(config)
+    result = training.train(config)
     if result.main_process:
         loss = f"{result.loss:.4f}" if result.loss is not None else "n/a"
         what = "adapter" if config.method == "lora" else "model"
@@ -172,7 +103,7 @@ def merge_command(
     ),
 ) -> None:
     """Fold a LoRA adapter into its base model: a plain Hugging Face folder that vLLM serves."""
-    from ditto.train.merge import merge_adapter
+    from ditto.train.merge_adapter import merge_adapter
 
     merge_adapter(adapter_dir, output, dtype)
     print(f"wrote merged model to {output}", file=sys.stderr)

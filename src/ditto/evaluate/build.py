@@ -17,9 +17,10 @@ from ditto.errors import DittoError
 from ditto.evaluate.eval_sets import write_eval_set
 from ditto.evaluate.records import EvalItem
 from ditto.models import ChatModel
+from ditto.prompts.role import role_system_prompt
+from ditto.simulate.config import SimulateConfig
 from ditto.simulate.pairing import profile_key
-from ditto.simulate.run import SimulateConfig, simulate
-from ditto.simulate.system_prompt import role_system_prompt
+from ditto.simulate.run import simulate
 from ditto.store import RunStore
 
 CANDIDATES = 4
@@ -47,7 +48,9 @@ def held_out(pool: list[Profile], train_ids: set[str]) -> tuple[list[Profile], i
 def draw_candidates(profile: Profile, pool: list[Profile], seed: int) -> list[str]:
     others = sorted((p for p in pool if p.lang == profile.lang and p.id != profile.id), key=profile_key)
     if len(others) < CANDIDATES - 1:
-        raise DittoError(f"--characters: {profile.lang} needs at least {CANDIDATES} characters for consistency candidates")
+        raise DittoError(
+            f"--characters: {profile.lang} needs at least {CANDIDATES} characters for consistency candidates"
+        )
     rng = random.Random(f"{seed}:candidates:{profile_key(profile)}")
     chosen = rng.sample(others, CANDIDATES - 1) + [profile]
     rng.shuffle(chosen)

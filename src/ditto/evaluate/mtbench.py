@@ -7,8 +7,11 @@ from pathlib import Path
 
 from ditto.chat_files import read_jsonl
 from ditto.errors import DittoError
+from ditto.evaluate.config import JudgeConfig
 from ditto.evaluate.judge_parsing import parse_score
-from ditto.models import ChatModel, complete
+from ditto.models import ChatModel
+from ditto.models.calls import complete_until_parsed
+from ditto.models.dialogues import Dialogue, complete_dialogues
 from ditto.prompts import render
 from ditto.store import RunStore
 from ditto.types import Message, SamplingParams, Usage
@@ -29,6 +32,17 @@ def read_questions(path: str | Path, category: str = CATEGORY) -> list[dict]:
     return questions
 
 
+def mtbench_judge_params(judge: JudgeConfig) -> SamplingParams:
+    """MT-Bench grades one sample per answer, greedily, within the judge's token limit."""
+    return judge.params(n=1, temperature=0.0)
+
+
+def grading_prompt(question: dict, answers: list[str], turn: int, prompts_dir: str | Path | None) -> list[Message]:
+    """The judge's prompt for turn `turn` of a question: the dialogue up to that answer."""
+    history = [{"question": q, "answer": a} for q, a in zip(question["turns"][: turn + 1], answers[: turn + 1])]
+    return [Message(role="user", content=render("judge_mtbench", "en", prompts_dir, history=history))]
+
+
 def run_mtbench(
     model: ChatModel,
     judge: ChatModel,
@@ -38,58 +52,32 @@ def run_mtbench(
     answer_params: SamplingParams,
     judge_params: SamplingParams,
     prompts_dir: str | Path | None = None,
-    max_reasks: int = 2,
+    max_reasks: int = JudgeConfig.max_reasks,
     progress: bool = True,
-) -> tuple[list[dict], Usage, int]:
-    """One record per question: both answers, both scores (None if unparsed) and raw judge text."""
-    answers: list[list[str]] = [[] for _ in questions]
-    usage, calls = Usage(), 0
-    for turn in range(max(len(q["turns"]) for q in questions)):
-        active = [i for i, q in enumerate(questions) if len(q["turns"]) > turn]
-        chats = []
-        for i in active:
-            messages = []
-            for question, answer in zip(questions[i]["turns"], answers[i]):
-                messages += [Message(role="user", content=question), Message(role="assistant", content=answer)]
-            chats.append(messages + [Message(role="user", content=questions[i]["turns"][turn])])
-        for i, [completion] in zip(active, complete(model, store, chats, answer_params, description=f"mt-bench (turn {turn + 1})", progress=progress)):
-            answers[i].append(completion.text)
-            usage.prompt_tokens += completion.usage.prompt_tokens
-            usage.completion_tokens += completion.usage.completion_tokens
-
+) -> tuple[list[dict], Usage, Usage, int]:
+    """One record per question: both answers, both scores (None if unparsed) and the raw
+    judge text of every attempt; then the tokens of the answers, those of the judge, and
+    the judge's number of requests."""
+    dialogues = [Dialogue(prompts=q["turns"]) for q in questions]
+    answer_usage = complete_dialogues(model, store, dialogues, answer_params, description="mt-bench",
+                                      progress=progress)
+    answers = [[a.text for a in d.answers] for d in dialogues]
     grading = [(i, t) for i, q in enumerate(questions) for t in range(len(answers[i]))]
-    prompts = [
-        [Message(role="user", content=render(
-            "judge_mtbench", "en", prompts_dir,
-            history=[{"question": q, "answer": a} for q, a in zip(questions[i]["turns"][: t + 1], answers[i][: t + 1])],
-        ))]
-        for i, t in grading
-    ]
-    raw: dict[tuple[int, int], list[str]] = {key: [] for key in grading}
-    scores: dict[tuple[int, int], float | None] = {key: None for key in grading}
-    pending = list(range(len(grading)))
-    for attempt in range(max_reasks + 1):
-        if not pending:
-            break
-        results = complete(judge, store, [prompts[k] for k in pending], judge_params.model_copy(update={"n": 1}),
-                           description="mt-bench judge", progress=progress, first_sample=attempt)
-        still = []
-        for k, [completion] in zip(pending, results):
-            calls += 1
-            raw[grading[k]].append(completion.text)
-            scores[grading[k]] = parse_score(completion.text)
-            if scores[grading[k]] is None:
-                still.append(k)
-        pending = still
+    graded = complete_until_parsed(
+        judge, store, [grading_prompt(questions[i], answers[i], t, prompts_dir) for i, t in grading],
+        judge_params.model_copy(update={"n": 1}), parse_score, max_attempts=1 + max_reasks,
+        description="mt-bench judge", progress=progress,
+    )
+    verdicts = {key: sample for key, [sample] in zip(grading, graded.samples)}
     records = [
         {
             "question_id": q.get("question_id"),
             "category": q.get("category"),
             "turns": q["turns"],
             "answers": answers[i],
-            "scores": [scores[(i, t)] for t in range(len(answers[i]))],
-            "judge_raw": [raw[(i, t)] for t in range(len(answers[i]))],
+            "scores": [verdicts[(i, t)].value for t in range(len(answers[i]))],
+            "judge_raw": [verdicts[(i, t)].raws for t in range(len(answers[i]))],
         }
         for i, q in enumerate(questions)
     ]
-    return records, usage, calls
+    return records, answer_usage, graded.usage, graded.requests

@@ -8,28 +8,18 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ditto.chat_files import write_jsonl_atomic, write_text_atomic
-from ditto.evaluate.judge import JudgeConfig, judge_items
-from ditto.evaluate.mtbench import run_mtbench
+from ditto.evaluate.config import EvalConfig
+from ditto.evaluate.judge import judge_items
+from ditto.evaluate.mtbench import mtbench_judge_params, run_mtbench
 from ditto.evaluate.records import JUDGED_FILE, MTBENCH_FILE, RUN_INFO_FILE, SCORES_FILE, EvalItem
 from ditto.evaluate.rollout import rollout
 from ditto.evaluate.scoring import score_records
 from ditto.models import ChatModel
 from ditto.models.calls import retry_report
 from ditto.store import RunStore
-from ditto.types import SamplingParams
-
-
-@dataclass
-class EvalConfig:
-    answer_params: SamplingParams = field(default_factory=lambda: SamplingParams(max_tokens=256, temperature=0.7, seed=0))
-    judge: JudgeConfig = field(default_factory=JudgeConfig)
-    mtbench_questions: list[dict] | None = None
-    label: str | None = None
-    """How reports name this model (default: the model's name)."""
 
 
 def evaluate(
@@ -55,17 +45,16 @@ def evaluate(
     scores = score_records(records)
 
     if config.mtbench_questions:
-        judge_params = SamplingParams(max_tokens=config.judge.max_tokens, temperature=0.0, seed=config.judge.seed)
-        mt_records, mt_usage, mt_calls = run_mtbench(
-            model, judge, store, config.mtbench_questions, answer_params=config.answer_params,
-            judge_params=judge_params, prompts_dir=config.judge.prompts_dir,
+        mt_records, mt_answer_usage, mt_judge_usage, mt_calls = run_mtbench(
+            model, judge, store, list(config.mtbench_questions), answer_params=config.answer_params,
+            judge_params=mtbench_judge_params(config.judge), prompts_dir=config.judge.prompts_dir,
             max_reasks=config.judge.max_reasks, progress=progress,
         )
         write_jsonl_atomic(out_dir / MTBENCH_FILE, mt_records)
         graded = [s for r in mt_records for s in r["scores"] if s is not None]
         scores["mtbench_roleplay"] = round(sum(graded) / len(graded), 2) if graded else None
-        rollout_usage.prompt_tokens += mt_usage.prompt_tokens
-        rollout_usage.completion_tokens += mt_usage.completion_tokens
+        rollout_usage += mt_answer_usage
+        judge_usage += mt_judge_usage
         judge_calls += mt_calls
 
     write_text_atomic(out_dir / SCORES_FILE, json.dumps(scores, indent=2, ensure_ascii=False))

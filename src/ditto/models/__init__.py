@@ -11,19 +11,15 @@ from collections.abc import Sequence
 
 from ditto.models.base import ChatModel
 from ditto.models.calls import complete
+from ditto.models.config import BackendConfig
 
 
 def load_model(
-    name: str,
-    base_url: str | Sequence[str] | None = None,
-    *,
-    concurrency: int = 64,
-    timeout: float = 600.0,
-    max_retries: int = 8,
-    device: str | None = None,
-    batch_size: int | None = None,
+    name: str, base_url: str | Sequence[str] | None = None, backend: BackendConfig | None = None
 ) -> ChatModel:
-    """`base_url` may be one URL, a comma-separated list, or a sequence (used round-robin)."""
+    """`base_url` may be one URL, a comma-separated list, or a sequence: several endpoints
+    share the work (least busy first). Nothing is loaded or sent until the first request."""
+    backend = backend or BackendConfig()
     if base_url:
         from ditto.models.openai_backend import OpenAIChatModel, RetryPolicy
 
@@ -31,13 +27,13 @@ def load_model(
         return OpenAIChatModel(
             name,
             [u.strip() for u in urls if u.strip()],
-            concurrency=concurrency,
-            timeout=timeout,
-            retry=RetryPolicy(max_retries=max_retries),
+            concurrency=backend.concurrency,
+            timeout=backend.timeout,
+            retry=RetryPolicy(max_retries=backend.max_retries),
         )
     from ditto.models.transformers_backend import TransformersModel
 
-    return TransformersModel(name, device=device, batch_size=batch_size)
+    return TransformersModel(name, device=backend.device, batch_size=backend.batch_size)
 
 
-__all__ = ["ChatModel", "complete", "load_model"]
+__all__ = ["BackendConfig", "ChatModel", "complete", "load_model"]

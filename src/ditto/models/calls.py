@@ -1,14 +1,20 @@
-"""The one function through which every model call in ditto goes.
+"""The one function through which every model call in ditto goes, and the loop built on it.
 
 `complete` expands each conversation into its n samples, answers what it can from the run
 store, sends only the rest to the model, and commits each result as it arrives. So a
 re-run sends nothing, and a run killed half-way resumes where it stopped.
+
+`complete_until_parsed` is the loop every stage whose answers must have a form runs (query
+lists, judge verdicts, MT-Bench ratings): ask, parse, ask again what did not parse.
+`complete_stream` is the same door for one reply read piece by piece (`ditto chat`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from rich.console import Console
 from rich.progress import (
@@ -24,7 +30,9 @@ from rich.text import Text
 
 from ditto.models.base import ChatModel
 from ditto.store import RunStore, request_key
-from ditto.types import ChatRequest, Completion, Message, SamplingParams
+from ditto.types import ChatRequest, Completion, Message, SamplingParams, Usage, total_usage
+
+T = TypeVar("T")
 
 
 class TokensPerSecondColumn(ProgressColumn):
@@ -97,6 +105,76 @@ def complete(
     ]
 
 
+@dataclass
+class ParsedSample(Generic[T]):
+    """One sample slot of a conversation after the parse loop: the parsed value of its last
+    answer (None when no answer parsed) and every raw answer it got, in order."""
+
+    value: T | None = None
+    raws: list[str] = field(default_factory=list)
+
+    @property
+    def raw(self) -> str:
+        return self.raws[-1] if self.raws else ""
+
+    @property
+    def attempts(self) -> int:
+        return len(self.raws)
+
+
+@dataclass
+class ParsedResults(Generic[T]):
+    samples: list[list[ParsedSample[T]]]
+    """`samples[i][s]`: slot s of conversation i."""
+    usage: Usage
+    requests: int
+    """Answers received, fresh or from the store: one per attempt of each slot."""
+
+
+def complete_until_parsed(
+    model: ChatModel,
+    store: RunStore,
+    conversations: Sequence[Sequence[Message]],
+    params: SamplingParams,
+    parse: Callable[[str], T | None] | Sequence[Callable[[str], T | None]],
+    *,
+    max_attempts: int,
+    description: str = "generate",
+    progress: bool = True,
+) -> ParsedResults[T]:
+    """`params.n` slots per conversation, each asked until its answer parses or it has had
+    `max_attempts` answers. `parse` returns None for an answer it cannot read; it may be
+    one function or one per conversation.
+
+    Attempt a of slot s is sample `s + a * n` of its conversation: every retry is a new,
+    cached sample, so a re-run or a resumed run asks exactly what it asked before. Each
+    round sends every pending slot of every conversation in one batch, in the order given
+    (callers order conversations so that shared prompt prefixes go out together)."""
+    n = params.n
+    parsers = [parse] * len(conversations) if callable(parse) else list(parse)
+    slots = [[ParsedSample[T]() for _ in range(n)] for _ in conversations]
+    pending = [(c, s) for c in range(len(conversations)) for s in range(n)]
+    answers: list[Completion] = []
+    for attempt in range(max_attempts):
+        if not pending:
+            break
+        label = description if attempt == 0 else f"{description} (asking again, {attempt})"
+        results = complete(
+            model, store, [conversations[c] for c, _ in pending], params.model_copy(update={"n": 1}),
+            description=label, progress=progress, first_sample=[s + attempt * n for _, s in pending],
+        )
+        still_pending = []
+        for (c, s), [completion] in zip(pending, results):
+            answers.append(completion)
+            slot = slots[c][s]
+            slot.raws.append(completion.text)
+            slot.value = parsers[c](completion.text)
+            if slot.value is None:
+                still_pending.append((c, s))
+        pending = still_pending
+    return ParsedResults(samples=slots, usage=total_usage(answers), requests=len(answers))
+
+
 def retry_report(model: ChatModel) -> dict:
     """Per endpoint: requests sent, retried (by reason) and given up; empty for local models."""
     report = getattr(model, "retry_report", None)
@@ -112,3 +190,31 @@ def retry_line(model: ChatModel) -> str:
         f"{url}: " + ", ".join(f"{reason} x{count}" for reason, count in entry["reasons"].items())
         for url, entry in retry_report(model).items() if entry["retried"]
     )
+
+
+def complete_stream(
+    model: ChatModel, store: RunStore, messages: Sequence[Message], params: SamplingParams
+) -> Generator[str, None, Completion]:
+    """The streaming door beside `complete`: one reply to `messages` (sample 0 of `params`),
+    in pieces of text as the model writes them, under the key `complete` uses, so that each
+    finds what the other stored. A stored reply comes at once, whole; a backend without
+    `stream` gives the whole text when it is done. The completion is committed to the store
+    when the reply is complete (a reader that stops early, on Ctrl-C say, commits nothing)
+    and is the generator's return value (`completion = yield from complete_stream(...)`)."""
+    request = ChatRequest(messages=tuple(messages), params=params.for_sample(0), sample_index=0)
+    key = request_key(model.cache_id, request)
+    stored = store.get_many([key]).get(key)
+    if stored is not None:
+        if stored.text:
+            yield stored.text
+        return stored
+    started = time.perf_counter()
+    stream = getattr(model, "stream", None)
+    if callable(stream):
+        completion = yield from stream(request)
+    else:
+        [(_, completion)] = list(model.generate([request]))
+        if completion.text:
+            yield completion.text
+    store.put(key, model.cache_id, request, completion, time.perf_counter() - started)
+    return completion

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from ditto.errors import DittoError
+from ditto.models.config import BackendConfig
 from ditto.retry import RetryPolicy, TransientError, parse_retry_after
 from ditto.types import ChatRequest, Completion, Usage
 
@@ -94,8 +95,8 @@ class OpenAIChatModel:
         model: str,
         base_urls: Sequence[str],
         *,
-        concurrency: int = 64,
-        timeout: float = 600.0,
+        concurrency: int = BackendConfig.concurrency,
+        timeout: float = BackendConfig.timeout,
         retry: RetryPolicy | None = None,
         api_key: str | None = None,
         check_reachable: bool = True,

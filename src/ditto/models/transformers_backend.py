@@ -1,9 +1,15 @@
 """Local generation with Hugging Face transformers: a hub id, a local directory, a GGUF file,
-or the embedded default; a directory holding a PEFT adapter (what `ditto train` saves) is
-loaded onto its base model, named in the directory, and merged for speed.
+the embedded default, or a `ditto train` adapter directory, all loaded by
+`ditto.models.huggingface.load_pretrained`.
 
 Requests are grouped by sampling settings, sorted by prompt length and generated in
 left-padded batches, so that little compute goes to padding. bf16 on CUDA, float32 on CPU.
+
+Sampling is `SeededSampler`'s: a seeded request draws each token from its own generator,
+seeded with its seed, so that its reply depends on the model, the messages, the sampling
+settings and the seed alone, never on the batch size, its neighbours in the batch or their
+order (as vLLM's per-request seeds do). `stream` gives one reply in pieces as it is generated,
+through the same batch code, so a seed gives the same reply streamed or not.
 
 On CUDA, generation runs the way transformers makes fast with its own parts: a static KV
 cache, which lets `generate` compile its decoding step with CUDA graphs (transformers'
@@ -19,88 +25,28 @@ costs more than it saves, `generate` runs as is (dynamic cache, no padding to a 
 
 from __future__ import annotations
 
-import hashlib
-import json
+import queue
+import threading
 import warnings
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Generator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 
-from ditto.errors import DittoError
-from ditto.models.builtin import BUILTIN_NAME, builtin_gguf_path
+from ditto.models.config import LOCAL_BATCH_CPU, LOCAL_BATCH_GPU
+from ditto.models.huggingface import (
+    end_of_turn_ids,
+    load_pretrained,
+    local_fingerprint,
+    merge_system_into_first_user,
+    resolve_source,
+)
 from ditto.types import ChatRequest, Completion, Message, SamplingParams, Usage
-
-# End-of-turn markers of common chat templates; generation stops at any that the vocabulary has.
-END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "</s>")
 
 BUCKET = 64
 """Static-cache batches pad prompt lengths and cache lengths up to a multiple of this."""
 MIN_ROWS = 8
 """The fewest rows of a static-cache batch (a group's last batch is padded up to a power of two)."""
 DECODE_ATTENTION = "ditto_decode_sdpa"
-
-ADAPTER_CONFIG = "adapter_config.json"
-TRAIN_RECORD = "ditto_train.json"
-"""Written by `ditto train` beside the weights; its `base_model` is how an adapter finds its
-base offline ('builtin', an absolute path or a hub id)."""
-
-
-def resolve_source(name: str) -> tuple[str, str | None]:
-    """Where to load from: (directory or hub id, GGUF file name inside it or None)."""
-    if name == BUILTIN_NAME:
-        path = builtin_gguf_path()
-        return str(path.parent), path.name
-    path = Path(name).expanduser()
-    if path.suffix == ".gguf":
-        if not path.is_file():
-            raise DittoError(f"--model {name}: no such GGUF file")
-        return str(path.parent), path.name
-    if path.exists():
-        return str(path), None
-    if name.startswith((".", "/", "~")) or name.count("/") > 1:
-        raise DittoError(f"--model {name}: no such model directory")
-    return name, None
-
-
-def adapter_base(source: str) -> str | None:
-    """The base model of a directory holding a PEFT adapter, else None."""
-    directory = Path(source)
-    if not (directory / ADAPTER_CONFIG).is_file():
-        return None
-    record = directory / TRAIN_RECORD
-    if record.is_file():
-        base = json.loads(record.read_text(encoding="utf-8")).get("base_model")
-    else:  # an adapter trained elsewhere: PEFT records its base itself
-        peft_config = json.loads((directory / ADAPTER_CONFIG).read_text(encoding="utf-8"))
-        base = peft_config.get("base_model_name_or_path")
-    if not base:
-        raise DittoError(f"--model {source}: an adapter that does not name its base model")
-    return base
-
-
-def local_fingerprint(source: str, gguf_file: str | None) -> str:
-    """Size and modification time of a local model's files, so that a model directory
-    rewritten by training does not reuse the old model's cached outputs."""
-    root = Path(source)
-    if not root.exists():
-        return ""
-    files = [root / gguf_file] if gguf_file else sorted(p for p in root.iterdir() if p.is_file())
-    digest = hashlib.sha256()
-    for file in files:
-        stat = file.stat()
-        digest.update(f"{file.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-    return digest.hexdigest()[:12]
-
-
-def merge_system_into_first_user(messages: Sequence[Message]) -> list[Message]:
-    """For chat templates without a system role: the system text opens the first user turn."""
-    if not messages or messages[0].role != "system":
-        return list(messages)
-    system, rest = messages[0], list(messages[1:])
-    if rest and rest[0].role == "user":
-        rest[0] = Message(role="user", content=f"{system.content}\n\n{rest[0].content}")
-        return rest
-    return [Message(role="user", content=system.content), *rest]
 
 
 def round_up(n: int, multiple: int) -> int:
@@ -176,6 +122,97 @@ def register_decode_attention() -> None:
     AttentionMaskInterface.register(DECODE_ATTENTION, ALL_MASK_ATTENTION_FUNCTIONS["sdpa"])
 
 
+class SeededSampler:
+    """`generate`'s logits processor for a sampled batch: it draws every row's next token and
+    returns scores whose argmax is that token, so `generate` runs greedy (`do_sample=False`)
+    and the draw is all here.
+
+    Temperature and top-p are transformers' own warpers, applied as `do_sample=True` applies
+    them (no top-k). The draw is the exponential race: argmax(p / q) with one q ~ Exp(1) per
+    token picks token i with probability p_i, as a multinomial draw does. A row with a seed
+    draws its q from its own `torch.Generator`, seeded with that seed, one vector per decoding
+    step: its tokens are a function of its own logits and seed, whatever the rows beside it.
+    Rows without a seed draw from torch's global generator; filler rows (those past
+    `len(seeds)`, which the static-cache path adds) draw nothing and take their likeliest token.
+    """
+
+    def __init__(self, params: SamplingParams, seeds: Sequence[int | None], device) -> None:
+        import torch
+        from transformers import TemperatureLogitsWarper, TopPLogitsWarper
+
+        self.warpers = []
+        if params.temperature != 1.0:
+            self.warpers.append(TemperatureLogitsWarper(params.temperature))
+        if params.top_p < 1.0:
+            self.warpers.append(TopPLogitsWarper(params.top_p))
+        self.generators = {
+            row: torch.Generator(device=device).manual_seed(seed % 2**64)
+            for row, seed in enumerate(seeds)
+            if seed is not None
+        }
+        self.unseeded = [row for row, seed in enumerate(seeds) if seed is None]
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        for warp in self.warpers:
+            scores = warp(input_ids, scores)
+        probs = scores.softmax(dim=-1)
+        race = torch.ones_like(probs)  # filler rows: no draw, their likeliest token
+        for row, generator in self.generators.items():
+            race[row].exponential_(generator=generator)
+        if self.unseeded:
+            race[self.unseeded] = torch.empty_like(probs[self.unseeded]).exponential_()
+        # a draw of exactly 0 must not turn a token of probability 0 into 0/0
+        chosen = (probs / race.clamp_min(torch.finfo(race.dtype).tiny)).argmax(dim=-1)
+        return torch.full_like(scores, float("-inf")).scatter_(1, chosen[:, None], 0.0)
+
+
+class Cancelled:
+    """A stopping criterion that ends every row once `event` is set (a stream's reader left)."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        rows = input_ids.shape[0]
+        return torch.full((rows,), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+class TokenQueue:
+    """A `generate` streamer that hands the first row's new tokens to another thread, in order.
+    Each `generate` puts its prompt first, which arrives as None (start over: the static path
+    may fail and run again without its cache); `end` closes the queue."""
+
+    END = object()
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue = queue.Queue()
+
+    def put(self, value) -> None:
+        self.queue.put(None if value.dim() > 1 else int(value[0]))
+
+    def end(self) -> None:
+        self.queue.put(self.END)
+
+    def __iter__(self) -> Iterator[int | None]:
+        while (item := self.queue.get()) is not self.END:
+            yield item
+
+
+def stop_prefix_length(text: str, stops: Sequence[str]) -> int:
+    """How many characters at the end of `text` could be the start of a stop string."""
+    longest = 0
+    for stop in stops:
+        for length in range(min(len(stop) - 1, len(text)), longest, -1):
+            if text.endswith(stop[:length]):
+                longest = length
+                break
+    return longest
+
+
 class TransformersModel:
     def __init__(
         self,
@@ -196,6 +233,7 @@ class TransformersModel:
         self._batch_size = batch_size
         self._static_cache = static_cache
         self._cache, self._cache_shape = None, None
+        self._stream_thread: ThreadPoolExecutor | None = None
         self.source, self.gguf_file = resolve_source(name)
         self.cache_id = f"transformers:{name}:{local_fingerprint(self.source, self.gguf_file)}"
         self.model, self.tokenizer = model, tokenizer
@@ -206,38 +244,12 @@ class TransformersModel:
         if self.model is not None and self.tokenizer is not None:
             return
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
         device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-        base = adapter_base(self.source) if self.gguf_file is None else None
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.source, gguf_file=self.gguf_file)
-            if base is None:
-                model = AutoModelForCausalLM.from_pretrained(
-                    self.source, gguf_file=self.gguf_file, dtype=dtype
-                )
-            else:
-                model = self._load_with_adapter(base, dtype)
-            self.model = model.to(device)
-        except OSError as exc:
-            first_line = (str(exc).strip().splitlines() or [repr(exc)])[0]
-            raise DittoError(f"--model {self.name}: cannot load it ({first_line})") from None
+        model, tokenizer = load_pretrained(self.name, dtype)
+        self.model, self.tokenizer = model.to(device), tokenizer
         self._prepare()
-
-    def _load_with_adapter(self, base: str, dtype):
-        """The base model with this directory's adapter merged in (no per-token LoRA cost);
-        the tokenizer, with its chat template and pad token, is the adapter's own."""
-        from peft import PeftModel
-        from transformers import AutoModelForCausalLM
-
-        source, gguf_file = resolve_source(base)
-        model = AutoModelForCausalLM.from_pretrained(source, gguf_file=gguf_file, dtype=dtype)
-        if model.get_input_embeddings().num_embeddings < len(self.tokenizer):
-            model.resize_token_embeddings(len(self.tokenizer))  # training added a pad token
-        return PeftModel.from_pretrained(model, self.source).merge_and_unload()
 
     def _prepare(self) -> None:
         import inspect
@@ -247,11 +259,11 @@ class TransformersModel:
         self.model.eval()
         self.device = str(self.model.device)
         cuda = self.device.startswith("cuda")
-        self.batch_size = self._batch_size or (256 if cuda else 8)
+        self.batch_size = self._batch_size or (LOCAL_BATCH_GPU if cuda else LOCAL_BATCH_CPU)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.eos_token_ids = self._end_of_turn_ids()
+        self.eos_token_ids = end_of_turn_ids(self.tokenizer, self.model.generation_config)
         transformers_5 = int(transformers.__version__.split(".")[0]) >= 5  # its StaticCache API
         self.static_cache = (
             cuda and transformers_5 if self._static_cache is None else self._static_cache
@@ -262,14 +274,6 @@ class TransformersModel:
         forward = inspect.signature(self.model.forward).parameters
         # transformers 5 renamed `past_key_values` to `cache` (the old name is deprecated)
         self._cache_argument = "cache" if "cache" in forward else "past_key_values"
-
-    def _end_of_turn_ids(self) -> list[int]:
-        ids = {self.tokenizer.eos_token_id}
-        configured = self.model.generation_config.eos_token_id
-        ids.update(configured if isinstance(configured, list) else [configured])
-        vocab = self.tokenizer.get_vocab()
-        ids.update(vocab[token] for token in END_OF_TURN_TOKENS if token in vocab)
-        return sorted(i for i in ids if i is not None)
 
     def render(self, messages: Sequence[Message]) -> list[int]:
         """Token ids of the prompt, through the tokenizer's own chat template."""
@@ -304,26 +308,95 @@ class TransformersModel:
                 completions = self._generate_batch([prompts[i] for i in batch], params, seeds)
                 yield from zip(batch, completions)
 
-    def _generate_batch(
-        self, prompts: list[list[int]], params: SamplingParams, seeds: list[int | None]
-    ) -> list[Completion]:
-        import torch
+    def stream(self, request: ChatRequest) -> Generator[str, None, Completion]:
+        """The reply to one request in pieces of text, each yielded as soon as it is sure to
+        begin what is left of the final text; the generator returns (`completion = yield from
+        model.stream(request)`) the Completion that `generate` gives the request alone: the
+        same tokens, finish reason and usage, and a text equal to the pieces joined.
 
-        if any(seed is not None for seed in seeds):
-            torch.manual_seed(hash(tuple(seeds)) % (2**31))
-        sampling = params.temperature > 0
-        kwargs = dict(
-            max_new_tokens=params.max_tokens,
-            do_sample=sampling,
-            eos_token_id=self.eos_token_ids,
-            pad_token_id=self.tokenizer.pad_token_id,
+        Generation runs through the batch code in this model's one streaming thread (one, so
+        that CUDA graphs, which torch keeps per thread, are recorded once); an error there is
+        raised here, and a reader that stops early (Ctrl-C) stops it at its next step."""
+        self.load()
+        prompt = self.render(request.messages)
+        params = request.params
+        tokens, cancel = TokenQueue(), threading.Event()
+        if self._stream_thread is None:
+            self._stream_thread = ThreadPoolExecutor(1, thread_name_prefix="ditto-stream")
+        future = self._stream_thread.submit(
+            self._generate_batch, [prompt], params, [params.seed], streamer=tokens, cancel=cancel
         )
-        if sampling:
-            kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=0)
-        else:
-            kwargs.update(temperature=None, top_p=None, top_k=None)
+        future.add_done_callback(lambda _: tokens.end())  # also when it failed
+        shown, generated = "", []
+        try:
+            for token in tokens:
+                if token is None:  # a (re)start: its tokens come from the beginning
+                    generated = []
+                    continue
+                generated.append(token)
+                ready = self._text_so_far(generated, params)
+                if len(ready) > len(shown) and ready.startswith(shown):
+                    yield ready[len(shown) :]
+                    shown = ready
+        finally:
+            cancel.set()
+            wait([future])
+        [completion] = future.result()  # the streaming thread's error, if any, raised here
+        if len(completion.text) > len(shown) and completion.text.startswith(shown):
+            yield completion.text[len(shown) :]
+        return completion
+
+    def _text_so_far(self, tokens: list[int], params: SamplingParams) -> str:
+        """The part of a reply in progress that its final text is sure to begin with: short
+        of trailing whitespace (the final text is stripped), an unfinished UTF-8 character,
+        and a possible start of a stop string."""
+        _, text, _ = self._reply(tokens, params)
+        text = text.lstrip()
+        text = text[: len(text) - stop_prefix_length(text, params.stop)]
+        while text and (text[-1].isspace() or text[-1] == "\ufffd"):
+            text = text[:-1]
+        return text
+
+    def _generation_kwargs(self, params: SamplingParams, seeds: Sequence[int | None]) -> dict:
+        """`generate`'s arguments for a batch with one row per seed (more rows are fillers):
+        the same for batches and streams. Sampling is `SeededSampler`'s, so `generate` itself
+        decodes greedily either way."""
+        from transformers import LogitsProcessorList
+
+        kwargs = {
+            "max_new_tokens": params.max_tokens,
+            "do_sample": False,
+            "temperature": None,
+            "top_p": None,
+            "top_k": None,
+            "eos_token_id": self.eos_token_ids,
+            "pad_token_id": self.tokenizer.pad_token_id,
+        }
+        if params.temperature > 0:
+            sampler = SeededSampler(params, seeds, self.device)
+            kwargs["logits_processor"] = LogitsProcessorList([sampler])
         if params.stop:
             kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+        return kwargs
+
+    def _generate_batch(
+        self,
+        prompts: list[list[int]],
+        params: SamplingParams,
+        seeds: list[int | None],
+        *,
+        streamer: TokenQueue | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[Completion]:
+        """One batch through `generate`. `streamer` gets the first row's tokens as they come;
+        once `cancel` is set, the batch stops at its next step."""
+        import torch
+        from transformers import StoppingCriteriaList
+
+        kwargs = self._generation_kwargs(params, seeds)
+        kwargs["stopping_criteria"] = StoppingCriteriaList([Cancelled(cancel)] if cancel else [])
+        if streamer is not None:
+            kwargs["streamer"] = streamer
         if not self.static_cache:
             padded = self.tokenizer.pad({"input_ids": prompts}, return_tensors="pt").to(self.device)
             with torch.inference_mode():
@@ -344,7 +417,9 @@ class TransformersModel:
                 self._cache = self._cache_shape = None
                 if self.model.config._attn_implementation == DECODE_ATTENTION:
                     self.model.set_attn_implementation("sdpa")
-                return self._generate_batch(prompts, params, seeds)
+                return self._generate_batch(
+                    prompts, params, seeds, streamer=streamer, cancel=cancel
+                )
         new_tokens = output[: len(prompts), padded["input_ids"].shape[1] :].tolist()
         return [
             self._completion(tokens, len(prompt), params)
@@ -352,10 +427,10 @@ class TransformersModel:
         ]
 
     def _static_inputs(self, prompts: list[list[int]], params: SamplingParams, kwargs: dict):
-        """The bucketed batch, with the reused static cache and filler rows marked finished
-        added to `kwargs`."""
+        """The bucketed batch; the reused static cache, and a criterion marking the filler
+        rows finished, added to `kwargs`."""
         import torch
-        from transformers import StaticCache, StoppingCriteriaList
+        from transformers import StaticCache
 
         input_ids, attention_mask = bucket_batch(
             prompts, self.batch_size, self.tokenizer.pad_token_id
@@ -370,13 +445,15 @@ class TransformersModel:
             self._cache_shape = shape
         kwargs[self._cache_argument] = self._cache
         done = torch.arange(rows, device=self.device) >= len(prompts)
-        kwargs["stopping_criteria"] = StoppingCriteriaList([RowsDone(done)])
+        kwargs["stopping_criteria"].append(RowsDone(done))
         return {
             "input_ids": torch.tensor(input_ids, device=self.device),
             "attention_mask": torch.tensor(attention_mask, device=self.device),
         }
 
-    def _completion(self, tokens: list[int], prompt_len: int, params: SamplingParams) -> Completion:
+    def _reply(self, tokens: list[int], params: SamplingParams) -> tuple[list[int], str, str]:
+        """(tokens through the first end of turn, their text cut at the first stop string,
+        finish reason) of generated tokens."""
         finish_reason = "length"
         for position, token in enumerate(tokens):
             if token in self.eos_token_ids:
@@ -386,8 +463,14 @@ class TransformersModel:
         for stop in params.stop:
             if stop in text:
                 text, finish_reason = text[: text.index(stop)], "stop"
+        return tokens, text, finish_reason
+
+    def _completion(self, tokens: list[int], prompt_len: int, params: SamplingParams) -> Completion:
+        tokens, text, finish_reason = self._reply(tokens, params)
         usage = Usage(prompt_tokens=prompt_len, completion_tokens=len(tokens))
         return Completion(text=text.strip(), finish_reason=finish_reason, usage=usage)
 
     def close(self) -> None:
-        self.model = self.tokenizer = self._cache = self._cache_shape = None
+        if self._stream_thread is not None:
+            self._stream_thread.shutdown()
+        self.model = self.tokenizer = self._cache = self._cache_shape = self._stream_thread = None

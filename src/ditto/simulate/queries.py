@@ -2,7 +2,8 @@
 B cannot. Those are role-specific queries for A and contrastive queries for B.
 
 Each pair is asked up to `max_attempts` times (the paper samples three and keeps a valid
-one); every attempt is its own cached sample, and the raw text of failed attempts is kept.
+one) through `complete_until_parsed`: every attempt is its own cached sample, and the raw
+text of failed attempts is kept.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ditto.characters.profile import Profile
-from ditto.models import ChatModel, complete
-from ditto.prompts import render, template_version
+from ditto.models import ChatModel
+from ditto.models.calls import complete_until_parsed
+from ditto.prompts import render
 from ditto.simulate.pairing import profile_key
-from ditto.simulate.query_parsing import parse_queries
+from ditto.simulate.query_parsing import ParsedQueries, parse_queries
 from ditto.store import RunStore
-from ditto.types import Message, SamplingParams
+from ditto.types import Message, SamplingParams, Usage
 
 SUMMARY_CHARS = 1200
 
@@ -26,15 +28,16 @@ class QuerySet:
     owner: Profile
     other: Profile
     questions: list[str] = field(default_factory=list)
-    attempts: int = 0
     raw: list[str] = field(default_factory=list)
     method: str = "failed"
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
 
     @property
     def key(self) -> tuple[str, str]:
         return profile_key(self.owner), profile_key(self.other)
+
+    @property
+    def attempts(self) -> int:
+        return len(self.raw)
 
 
 def short_summary(profile: Profile, limit: int = SUMMARY_CHARS) -> str:
@@ -63,43 +66,27 @@ def simulate_queries(
     *,
     k: int,
     params: SamplingParams,
-    max_attempts: int = 3,
+    max_attempts: int,
     prompts_dir: str | Path | None = None,
     progress: bool = True,
-) -> list[QuerySet]:
-    """One `QuerySet` per (owner, other) pair, in the order given."""
+) -> tuple[list[QuerySet], Usage]:
+    """One `QuerySet` per (owner, other) pair, in the order given, and the tokens spent."""
     sets = [QuerySet(owner=a, other=b) for a, b in pairs]
-    prompts = [query_prompt(s.owner, s.other, k, prompts_dir) for s in sets]
-    pending = list(range(len(sets)))
-    for attempt in range(max_attempts):
-        if not pending:
-            break
-        # Requests that share a profile prefix go out together (prefix caching in vLLM/SGLang).
-        pending.sort(key=lambda i: sets[i].key)
-        results = complete(
-            model,
-            store,
-            [prompts[i] for i in pending],
-            params.model_copy(update={"n": 1}),
-            description=f"queries (attempt {attempt + 1})",
-            progress=progress,
-            first_sample=attempt,
-        )
-        still_pending = []
-        for index, [completion] in zip(pending, results):
-            query_set = sets[index]
-            query_set.attempts += 1
-            query_set.raw.append(completion.text)
-            query_set.prompt_tokens += completion.usage.prompt_tokens
-            query_set.completion_tokens += completion.usage.completion_tokens
-            parsed = parse_queries(completion.text, expected=k)
-            if parsed.questions:
-                query_set.questions, query_set.method = parsed.questions, parsed.method
-            else:
-                still_pending.append(index)
-        pending = still_pending
-    return sets
+    # Requests that share a profile prefix go out together (prefix caching in vLLM/SGLang).
+    order = sorted(range(len(sets)), key=lambda i: sets[i].key)
 
+    def parse(text: str) -> ParsedQueries | None:
+        parsed = parse_queries(text, expected=k)
+        return parsed if parsed.questions else None
 
-def query_prompt_version(lang: str, prompts_dir: str | Path | None = None) -> str:
-    return template_version("query_simulation", lang, prompts_dir)
+    results = complete_until_parsed(
+        model, store, [query_prompt(sets[i].owner, sets[i].other, k, prompts_dir) for i in order],
+        params.model_copy(update={"n": 1}), parse, max_attempts=max_attempts, description="queries",
+        progress=progress,
+    )
+    for index, [sample] in zip(order, results.samples):
+        query_set = sets[index]
+        query_set.raw = sample.raws
+        if sample.value is not None:
+            query_set.questions, query_set.method = sample.value.questions, sample.value.method
+    return sets, results.usage

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ditto.characters.profile import Profile
@@ -18,34 +18,13 @@ from ditto.errors import DittoError
 from ditto.models import ChatModel
 from ditto.models.calls import retry_report
 from ditto.prompts import template_version
-from ditto.shard import Shard
-from ditto.simulate.pairing import Contrast, pick_partners, profile_key
+from ditto.simulate.config import SimulateConfig
+from ditto.simulate.pairing import pick_partners, profile_key
 from ditto.simulate.queries import QuerySet, simulate_queries
 from ditto.simulate.samples import sft_sample, write_exports
 from ditto.simulate.sessions import plan_session, simulate_responses, to_session
 from ditto.store import RunStore
-from ditto.types import SamplingParams, Session
-
-
-@dataclass
-class SimulateConfig:
-    limit: int | None = None
-    """Characters per language to simulate (the pool's first N by id order, seeded sample)."""
-    langs: tuple[str, ...] = ("en", "zh")
-    turns: int = 5
-    queries_per_pair: int = 3
-    contrastive_share: float = 0.4
-    contrast: Contrast = "random"
-    seed: int = 0
-    max_attempts: int = 3
-    query_params: SamplingParams = field(default_factory=lambda: SamplingParams(max_tokens=256, temperature=0.8))
-    response_params: SamplingParams = field(default_factory=lambda: SamplingParams(max_tokens=256, temperature=0.7))
-    prompts_dir: str | None = None
-    push_to_hub: str | None = None
-    character_ids: frozenset[str] | None = None
-    """Simulate only these characters; the rest of the pool still serves as partners."""
-    shard: Shard | None = None
-    """Simulate only the characters of this shard (`--shard i/N`)."""
+from ditto.types import Session, Usage
 
 
 @dataclass
@@ -65,7 +44,8 @@ def select_characters(pool: list[Profile], config: SimulateConfig) -> list[Profi
         if config.character_ids is not None:
             in_lang = [p for p in in_lang if p.id in config.character_ids]
         if config.limit is not None and config.limit < len(in_lang):
-            in_lang = sorted(random.Random(f"{config.seed}:select:{lang}").sample(in_lang, config.limit), key=profile_key)
+            rng = random.Random(f"{config.seed}:select:{lang}")
+            in_lang = sorted(rng.sample(in_lang, config.limit), key=profile_key)
         chosen += in_lang
     if not chosen:
         raise DittoError(f"--lang {','.join(config.langs)}: no character of the pool has that language")
@@ -104,7 +84,7 @@ def simulate(
     out_dir.mkdir(parents=True, exist_ok=True)
     characters, partners, pairs = plan_pairs(pool, config)
     started = time.perf_counter()
-    query_sets = simulate_queries(
+    query_sets, query_usage = simulate_queries(
         teacher, store, list(pairs.values()),
         k=config.queries_per_pair, params=config.query_params,
         max_attempts=config.max_attempts, prompts_dir=config.prompts_dir, progress=progress,
@@ -123,8 +103,8 @@ def simulate(
         if not plan.queries:
             plan.failure = "no valid queries for this character or its partner"
         plans.append(plan)
-    simulate_responses(teacher, store, [p for p in plans if p.queries], config.response_params,
-                       prompts_dir=config.prompts_dir, progress=progress)
+    response_usage = simulate_responses(teacher, store, [p for p in plans if p.queries], config.response_params,
+                                        prompts_dir=config.prompts_dir, progress=progress)
     response_seconds = time.perf_counter() - started
 
     versions = {lang: {
@@ -140,7 +120,8 @@ def simulate(
     write_jsonl_atomic(out_dir / "sessions.jsonl", (s.model_dump(mode="json") for s in sessions))
     write_jsonl_atomic(out_dir / "failures.jsonl", failure_records(query_sets, plans))
     files = write_exports(samples, out_dir, push_to_hub=config.push_to_hub)
-    stats = simulation_stats(characters, query_sets, plans, sessions, query_seconds, response_seconds, teacher, config)
+    stages = {"queries": (query_seconds, query_usage), "responses": (response_seconds, response_usage)}
+    stats = simulation_stats(characters, query_sets, plans, sessions, stages, teacher, config)
     write_text_atomic(out_dir / "stats.json", json.dumps(stats, indent=2, ensure_ascii=False))
     files["stats"] = str(out_dir / "stats.json")
     return SimulateResult(sessions=sessions, samples=samples, stats=stats, files=files)
@@ -168,7 +149,15 @@ def failure_records(query_sets: list[QuerySet], plans) -> list[dict]:
     return failures
 
 
-def simulation_stats(characters, query_sets, plans, sessions, query_seconds, response_seconds, teacher, config) -> dict:
+def simulation_stats(
+    characters: list[Profile],
+    query_sets: list[QuerySet],
+    plans: list,
+    sessions: list[Session],
+    stages: dict[str, tuple[float, Usage]],
+    teacher: ChatModel,
+    config: SimulateConfig,
+) -> dict:
     turns = [t for s in sessions for t in s.turns]
     attempts = sum(s.attempts for s in query_sets)
     failed_attempts = sum(s.attempts - (1 if s.questions else 0) for s in query_sets)
@@ -186,19 +175,11 @@ def simulation_stats(characters, query_sets, plans, sessions, query_seconds, res
         "sessions_cut_short": sum(1 for p in plans if p.failure and p.turns),
         "endpoints": retry_report(teacher),
         "stages": {
-            "queries": {
-                "seconds": round(query_seconds, 2),
-                "prompt_tokens": sum(s.prompt_tokens for s in query_sets),
-                "completion_tokens": sum(s.completion_tokens for s in query_sets),
-            },
-            "responses": {
-                "seconds": round(response_seconds, 2),
-                "prompt_tokens": sum(p.prompt_tokens for p in plans),
-                "completion_tokens": sum(p.completion_tokens for p in plans),
-            },
+            name: {"seconds": round(seconds, 2), "prompt_tokens": usage.prompt_tokens,
+                   "completion_tokens": usage.completion_tokens}
+            for name, (seconds, usage) in stages.items()
         },
-        "config": {k: v for k, v in asdict(config).items()
-                   if k not in ("query_params", "response_params", "character_ids", "shard")}
+        "config": {k: v for k, v in asdict(config).items() if k not in ("character_ids", "shard")}
         | {"query_params": config.query_params.model_dump(), "response_params": config.response_params.model_dump(),
            "shard": str(config.shard) if config.shard else None},
     }

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ditto.characters.profile import Profile
 from ditto.chat_files import write_jsonl_atomic, write_text_atomic
-from ditto.simulate.system_prompt import role_system_prompt
+from ditto.prompts.role import role_system_prompt
 from ditto.types import Session
 
 SHAREGPT_ROLES = {"system": "system", "user": "human", "assistant": "gpt"}

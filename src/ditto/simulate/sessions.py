@@ -3,7 +3,7 @@ the system prompt (reading comprehension).
 
 Each session mixes role-specific queries (written for this character) with contrastive
 ones (written for its partner, so this character should refuse). Turn t of every session
-is generated in one batch, with the session's earlier turns in context.
+is generated in one batch, with the session's earlier turns in context (`complete_dialogues`).
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ditto.characters.profile import Profile
-from ditto.models import ChatModel, complete
+from ditto.models import ChatModel
+from ditto.models.dialogues import Dialogue, complete_dialogues
 from ditto.prompts import render
 from ditto.simulate.evidence import find_evidence
 from ditto.simulate.pairing import profile_key
 from ditto.simulate.queries import short_summary
 from ditto.store import RunStore
-from ditto.types import Message, QueryKind, SamplingParams, Session, Turn
+from ditto.types import Completion, QueryKind, SamplingParams, Session, Turn, Usage
 
 
 @dataclass
@@ -37,8 +38,6 @@ class SessionPlan:
     queries: list[PlannedQuery]
     turns: list[Turn] = field(default_factory=list)
     failure: str | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
 
     @property
     def session_id(self) -> str:
@@ -61,7 +60,9 @@ def plan_session(
     wanted_specific = min(len(own_questions), turns - wanted_contrastive)
     wanted_contrastive = min(len(partner_questions), turns - wanted_specific)
     specific = [PlannedQuery(q, "role_specific", profile.id, partner.id) for q in own_questions[:wanted_specific]]
-    contrastive = [PlannedQuery(q, "contrastive", partner.id, partner.id) for q in partner_questions[:wanted_contrastive]]
+    contrastive = [
+        PlannedQuery(q, "contrastive", partner.id, partner.id) for q in partner_questions[:wanted_contrastive]
+    ]
     rng = random.Random(f"{seed}:{profile_key(profile)}")
     rest = specific[1:] + contrastive if specific else contrastive
     rng.shuffle(rest)
@@ -72,12 +73,9 @@ def response_system_prompt(profile: Profile, prompts_dir: str | Path | None) -> 
     return render("response_simulation", profile.lang, prompts_dir, profile=profile, summary=short_summary(profile))
 
 
-def conversation(plan: SessionPlan, system: str) -> list[Message]:
-    messages = [Message(role="system", content=system)]
-    for turn in plan.turns:
-        messages += [Message(role="user", content=turn.query), Message(role="assistant", content=turn.response)]
-    messages.append(Message(role="user", content=plan.queries[len(plan.turns)].text))
-    return messages
+def empty_reply(completion: Completion) -> str | None:
+    """Why a reply ends its session: an empty one teaches nothing and breaks the dialogue."""
+    return None if completion.text.strip() else "empty reply"
 
 
 def simulate_responses(
@@ -88,44 +86,34 @@ def simulate_responses(
     *,
     prompts_dir: str | Path | None = None,
     progress: bool = True,
-) -> None:
-    """Fill in `plan.turns` for every plan; a turn whose reply is empty ends its session and
-    is recorded as `plan.failure`."""
-    systems = {plan.session_id: response_system_prompt(plan.profile, prompts_dir) for plan in plans}
-    longest = max((len(plan.queries) for plan in plans), default=0)
-    for turn_index in range(longest):
-        active = [p for p in plans if p.failure is None and len(p.queries) > turn_index]
-        if not active:
-            break
-        active.sort(key=lambda p: p.session_id)
-        results = complete(
-            model,
-            store,
-            [conversation(plan, systems[plan.session_id]) for plan in active],
-            params.model_copy(update={"n": 1}),
-            description=f"responses (turn {turn_index + 1}/{longest})",
-            progress=progress,
-        )
-        for plan, [completion] in zip(active, results):
-            plan.prompt_tokens += completion.usage.prompt_tokens
-            plan.completion_tokens += completion.usage.completion_tokens
-            query = plan.queries[turn_index]
-            if not completion.text.strip():
-                plan.failure = f"empty reply at turn {turn_index + 1}"
-                continue
-            contrastive = query.kind == "contrastive"
-            plan.turns.append(
-                Turn(
-                    query=query.text,
-                    response=completion.text,
-                    kind=query.kind,
-                    query_owner_id=query.owner_id,
-                    partner_id=query.partner_id,
-                    evidence=[] if contrastive else find_evidence(plan.profile, query.text, completion.text),
-                    rejection_label=int(contrastive),
-                    finish_reason=completion.finish_reason,
-                )
-            )
+) -> Usage:
+    """Fill in `plan.turns` for every plan (a reply that ends its session is recorded as
+    `plan.failure`); returns the tokens spent."""
+    ordered = sorted(plans, key=lambda plan: plan.session_id)
+    dialogues = [
+        Dialogue(prompts=[q.text for q in plan.queries], system=response_system_prompt(plan.profile, prompts_dir))
+        for plan in ordered
+    ]
+    usage = complete_dialogues(model, store, dialogues, params, description="responses", progress=progress,
+                               end_if=empty_reply)
+    for plan, dialogue in zip(ordered, dialogues):
+        plan.failure = dialogue.ended
+        plan.turns = [to_turn(plan.profile, query, answer) for query, answer in zip(plan.queries, dialogue.answers)]
+    return usage
+
+
+def to_turn(profile: Profile, query: PlannedQuery, answer: Completion) -> Turn:
+    contrastive = query.kind == "contrastive"
+    return Turn(
+        query=query.text,
+        response=answer.text,
+        kind=query.kind,
+        query_owner_id=query.owner_id,
+        partner_id=query.partner_id,
+        evidence=[] if contrastive else find_evidence(profile, query.text, answer.text),
+        rejection_label=int(contrastive),
+        finish_reason=answer.finish_reason,
+    )
 
 
 def to_session(plan: SessionPlan, prompt_versions: dict[str, str], teacher: str) -> Session:

@@ -1,4 +1,5 @@
-"""DIR/train_log.jsonl: one line per logged step with loss, learning rate, tokens/s and MFU.
+"""Trainer callbacks: DIR/train_log.jsonl, one line per logged step with loss, learning rate,
+tokens/s and MFU; and `EndIfAlreadyTrained`, for a run resumed with no step left.
 
 Tokens are those the trainer actually ran (TRL's `num_tokens`, summed over all processes;
 padding excluded), so tokens/s compares fairly between padded and packed batches.
@@ -110,3 +111,20 @@ class TrainLog(TrainerCallback):
         self.records.append(record)
         with self.path.open("a") as handle:
             handle.write(json.dumps(record) + "\n")
+
+
+class AlreadyTrained(Exception):
+    """Raised by `EndIfAlreadyTrained`: a resumed run had no step left to take."""
+
+
+class EndIfAlreadyTrained(TrainerCallback):
+    """Ends a run resumed from a checkpoint taken at its last step before it starts.
+
+    transformers checks whether training should stop only after a step, so a run resumed
+    from its final checkpoint (killed between that checkpoint and the final save) in the
+    middle of an epoch takes one step too many. When training begins the trainer has
+    already loaded the checkpoint's weights; `train` catches the exception and saves them."""
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.max_steps and state.global_step >= state.max_steps:
+            raise AlreadyTrained

@@ -23,7 +23,11 @@ from pathlib import Path
 
 from ditto.chat_files import iter_jsonl, parse_messages
 from ditto.errors import DittoError
-from ditto.models.transformers_backend import END_OF_TURN_TOKENS, merge_system_into_first_user
+from ditto.models.huggingface import (
+    END_OF_TURN_TOKENS,
+    end_of_turn_ids,
+    merge_system_into_first_user,
+)
 from ditto.types import Message
 
 IGNORE = -100
@@ -55,14 +59,6 @@ def read_sft(path: str | Path) -> list[list[Message]]:
     if not conversations:
         raise DittoError(f"{path}: no conversations")
     return conversations
-
-
-def end_of_turn_ids(tokenizer) -> set[int]:
-    vocab = tokenizer.get_vocab()
-    ids = {vocab[token] for token in END_OF_TURN_TOKENS if token in vocab}
-    if tokenizer.eos_token_id is not None:
-        ids.add(tokenizer.eos_token_id)
-    return ids
 
 
 def ensure_pad_token(tokenizer) -> bool:

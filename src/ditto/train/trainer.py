@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ditto import __version__
+from ditto.chat_files import write_text_atomic
 from ditto.errors import DittoError
 from ditto.models.builtin import BUILTIN_NAME
-from ditto.models.transformers_backend import TRAIN_RECORD, resolve_source
+from ditto.models.huggingface import TRAIN_RECORD, end_of_turn_ids, load_pretrained, loadable_source
 from ditto.train import attention as varlen
-from ditto.train.callbacks import TrainLog, flops_per_token, peak_flops
+from ditto.train.callbacks import AlreadyTrained, EndIfAlreadyTrained, TrainLog, flops_per_token, peak_flops
 from ditto.train.config import TrainConfig, resolve
-from ditto.train.data import DataStats, build_dataset, end_of_turn_ids, ensure_pad_token, read_sft
-from ditto.train.model import load_base
+from ditto.train.data import DataStats, build_dataset, ensure_pad_token, read_sft
 from ditto.train.plot import plot_loss
 
 LOG_NAME = "train_log.jsonl"
@@ -66,18 +66,25 @@ def checkpoint_complete(checkpoint: Path) -> bool:
     return True
 
 
-def last_checkpoint(output: Path, resume: bool) -> str | None:
-    """The newest complete checkpoint-N folder in `output` to resume from (`resume`), or
-    None for a fresh run; a folder cut off by a kill during its save is passed over."""
+def complete_checkpoints(output: Path) -> list[Path]:
+    """The checkpoint-N folders of `output` written to the end, oldest first."""
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
     prefix = f"{PREFIX_CHECKPOINT_DIR}-"
     steps = {
         int(p.name[len(prefix) :]): p
-        for p in output.glob(f"{prefix}*")
+        for p in Path(output).glob(f"{prefix}*")
         if p.is_dir() and p.name[len(prefix) :].isdigit()
     }
-    found = [steps[step] for step in sorted(steps)]
+    return [steps[step] for step in sorted(steps) if checkpoint_complete(steps[step])]
+
+
+def last_checkpoint(output: Path, resume: bool) -> str | None:
+    """The newest complete checkpoint-N folder in `output` to resume from (`resume`), or
+    None for a fresh run; a folder cut off by a kill during its save is passed over."""
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+    found = [p for p in Path(output).glob(f"{PREFIX_CHECKPOINT_DIR}-*") if p.is_dir()]
     if found and not resume:
         raise DittoError(
             f"{output} already holds checkpoints: "
@@ -87,25 +94,25 @@ def last_checkpoint(output: Path, resume: bool) -> str | None:
         return None
     if not found:
         raise DittoError(f"--resume: no checkpoint-* folder in {output}")
-    complete = [p for p in found if checkpoint_complete(p)]
+    complete = complete_checkpoints(output)
     if not complete:
         raise DittoError(
-            f"--resume: no checkpoint in {output} was written to the end ({found[-1].name} was "
-            "cut off while being saved); delete it to start over"
+            f"--resume: no checkpoint in {output} was written to the end (each was cut off "
+            "while being saved); delete them to start over"
         )
     return str(complete[-1])
 
 
-def count_parameters(source: str, gguf_file: str | None) -> int:
+def count_parameters(name: str) -> int:
     """The model's size without loading its weights (an empty copy on the meta device)."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
     try:
-        model_config = AutoConfig.from_pretrained(source, gguf_file=gguf_file)
+        model_config = AutoConfig.from_pretrained(loadable_source(name))
     except OSError as exc:
         first_line = (str(exc).strip().splitlines() or [repr(exc)])[0]
-        raise DittoError(f"--model {source}: cannot load it ({first_line})") from None
+        raise DittoError(f"--model {name}: cannot load it ({first_line})") from None
     with torch.device("meta"):
         empty = AutoModelForCausalLM.from_config(model_config)
     return sum(p.numel() for p in empty.parameters())
@@ -125,15 +132,17 @@ def train(config: TrainConfig) -> TrainResult:
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
+    from ditto.train.inputs import training_inputs, write_started
+
     output = Path(config.output)
     checkpoint = last_checkpoint(output, config.resume)
     conversations = read_sft(config.data)  # a bad line fails here, before any model loads
+    inputs = training_inputs(config)  # before `resolve`: what the caller asked for
 
     # 1. Defaults for this model size and machine.
-    source, gguf_file = resolve_source(config.model)
     cuda = torch.cuda.is_available()
     installed = (cuda or bool(config.liger)) and liger_installed()
-    config = resolve(config, count_parameters(source, gguf_file), cuda, liger_installed=installed)
+    config = resolve(config, count_parameters(config.model), cuda, liger_installed=installed)
     full = config.method == "full"
 
     # 2. The trainer's arguments come before the model: under DeepSpeed ZeRO-3 they must
@@ -176,6 +185,9 @@ def train(config: TrainConfig) -> TrainResult:
         file=sys.stderr,
         flush=True,
     )
+    if args.process_index == 0:
+        output.mkdir(parents=True, exist_ok=True)
+        write_started(output, inputs)
 
     # 3. Model and tokenizer. Full fine-tuning keeps float32 master weights (bf16 autocast
     #    on GPU): at 2e-6 most updates are below what a bf16 weight can resolve. A LoRA
@@ -186,7 +198,7 @@ def train(config: TrainConfig) -> TrainResult:
     )
     if attention == varlen.NAME:
         varlen.register()
-    model, tokenizer = load_base(config.model, dtype, attention)
+    model, tokenizer = load_pretrained(config.model, dtype, attention)
     if ensure_pad_token(tokenizer):
         model.resize_token_embeddings(len(tokenizer))
     model.generation_config.eos_token_id = sorted(end_of_turn_ids(tokenizer))
@@ -230,9 +242,12 @@ def train(config: TrainConfig) -> TrainResult:
             train_dataset=dataset,
             processing_class=tokenizer,
             peft_config=peft_config,
-            callbacks=[log],
+            callbacks=[log, EndIfAlreadyTrained()],
         )
-    trainer.train(resume_from_checkpoint=checkpoint)
+    try:
+        trainer.train(resume_from_checkpoint=checkpoint)
+    except AlreadyTrained:
+        pass  # the model holds the final checkpoint's weights: save them below
 
     # 6. Save: adapter (or full model), tokenizer with its chat template, and the record.
     #    (The attention choice is not saved: config.json never records it.)
@@ -250,12 +265,13 @@ def train(config: TrainConfig) -> TrainResult:
             "final_loss": losses[-1] if losses else None,
             "attention": attention,
             "data": dataclasses.asdict(stats),
+            "inputs": inputs,
             "config": {
                 k: str(v) if isinstance(v, Path) else v
                 for k, v in dataclasses.asdict(config).items()
             },
         }
-        (output / TRAIN_RECORD).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        write_text_atomic(output / TRAIN_RECORD, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
         plot = plot_loss(
             output / LOG_NAME,
             output / PLOT_NAME,

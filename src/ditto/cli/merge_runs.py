@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from ditto.store.merge import merge_runs
+from ditto.store.merge_runs import merge_runs
 
 
 def merge_command(

@@ -5,9 +5,9 @@ real eval items and judge templates, without a model. Answers not yet written co
 from __future__ import annotations
 
 from ditto.cost import TEMPLATE_TOKENS_PER_MESSAGE, StageEstimate, estimate_tokens
-from ditto.evaluate.judge import METRICS, judge_prompt
-from ditto.evaluate.records import EvalItem
-from ditto.evaluate.run import EvalConfig
+from ditto.evaluate.config import EvalConfig
+from ditto.evaluate.judge import judge_prompt
+from ditto.evaluate.records import METRICS, EvalItem
 
 
 def estimate_evaluation(items: list[EvalItem], config: EvalConfig, prefix: str = "") -> list[StageEstimate]:

@@ -1,8 +1,10 @@
 """`ditto train merge`: fold a LoRA adapter into its base and write a plain model directory.
 
-The result is what any server loads without PEFT: safetensors weights, config.json,
-generation_config.json (stopping at the end-of-turn token), the tokenizer and its chat
-template, so `vllm serve MERGED` and `ditto generate --model MERGED` both work.
+The adapter is loaded onto its base the way generation loads it (`load_pretrained`), so the
+merged model is the model `ditto generate --model ADAPTER_DIR` runs. The result is what any
+server loads without PEFT: safetensors weights, config.json, generation_config.json (stopping
+at the end-of-turn tokens), the tokenizer and its chat template, so `vllm serve MERGED` and
+`ditto generate --model MERGED` both work.
 """
 
 from __future__ import annotations
@@ -11,9 +13,7 @@ import json
 from pathlib import Path
 
 from ditto.errors import DittoError
-from ditto.models.transformers_backend import TRAIN_RECORD, adapter_base
-from ditto.train.data import end_of_turn_ids
-from ditto.train.model import load_base
+from ditto.models.huggingface import TRAIN_RECORD, adapter_base, end_of_turn_ids, load_pretrained
 
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 
@@ -21,8 +21,6 @@ DTYPES = ("auto", "bfloat16", "float16", "float32")
 def merge_adapter(adapter_dir: str | Path, output: str | Path, dtype: str = "auto") -> Path:
     """`dtype` 'auto' keeps the base model's own (float32 for a GGUF base, unpacked)."""
     import torch
-    from peft import PeftModel
-    from transformers import AutoTokenizer
 
     adapter_dir, output = Path(adapter_dir), Path(output)
     if not adapter_dir.is_dir():
@@ -37,17 +35,12 @@ def merge_adapter(adapter_dir: str | Path, output: str | Path, dtype: str = "aut
     if output.exists() and any(output.iterdir()):
         raise DittoError(f"--output {output}: not empty")
 
-    torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
-    if dtype == "auto" and (base == "builtin" or base.endswith(".gguf")):
-        torch_dtype = torch.float32
-    model, _ = load_base(base, torch_dtype)
-    tokenizer = AutoTokenizer.from_pretrained(adapter_dir)  # the trained one: pad token, template
-    if model.get_input_embeddings().num_embeddings < len(tokenizer):
-        model.resize_token_embeddings(len(tokenizer))
-    merged = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
+    merged, tokenizer = load_pretrained(
+        str(adapter_dir), "auto" if dtype == "auto" else getattr(torch, dtype)
+    )
     merged.config.pad_token_id = tokenizer.pad_token_id
     merged.generation_config.pad_token_id = tokenizer.pad_token_id
-    merged.generation_config.eos_token_id = sorted(end_of_turn_ids(tokenizer))
+    merged.generation_config.eos_token_id = end_of_turn_ids(tokenizer, merged.generation_config)
 
     output.mkdir(parents=True, exist_ok=True)
     merged.save_pretrained(output)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from ditto.characters.profile import Profile
 from ditto.cost import StageEstimate, estimate_prompt, estimate_tokens
+from ditto.simulate.config import SimulateConfig
 from ditto.simulate.queries import query_prompt
-from ditto.simulate.run import SimulateConfig, plan_pairs
+from ditto.simulate.run import plan_pairs
 from ditto.simulate.sessions import response_system_prompt
 
 QUERY_TOKENS = 32
