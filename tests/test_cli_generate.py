@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fault_proxy import FaultProxy
+from tests.in_process import ditto_in_process
 
 
 def ditto(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -124,7 +125,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, case):
     text, expected = BAD_INPUTS[case]
     source = tmp_path / "in.jsonl"
     source.write_text(text)
-    result = ditto("generate", "-i", str(source), "-o", str(tmp_path / "out.jsonl"), "--run", str(tmp_path / "run"))
+    result = ditto_in_process("generate", "-i", str(source), "-o", str(tmp_path / "out.jsonl"),
+                              "--run", str(tmp_path / "run"))
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert expected in result.stderr
@@ -147,7 +149,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, case):
 )
 def test_bad_settings_are_one_line_and_exit_2(tmp_path, args, expected):
     source = write_chats(tmp_path / "in.jsonl", 1)
-    result = ditto("generate", "-i", str(source), "-o", str(tmp_path / "out.jsonl"),
+    result = ditto_in_process("generate", "-i", str(source), "-o", str(tmp_path / "out.jsonl"),
                    "--run", str(tmp_path / "run"), *args)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -156,7 +158,7 @@ def test_bad_settings_are_one_line_and_exit_2(tmp_path, args, expected):
 
 def test_missing_output_folder_is_caught_before_work(tmp_path):
     source = write_chats(tmp_path / "in.jsonl", 1)
-    result = ditto("generate", "-i", str(source), "-o", str(tmp_path / "nope" / "out.jsonl"),
+    result = ditto_in_process("generate", "-i", str(source), "-o", str(tmp_path / "nope" / "out.jsonl"),
                    "--run", str(tmp_path / "run"))
     assert result.returncode == 2
     assert "does not exist" in result.stderr
@@ -210,8 +212,8 @@ def test_two_shards_on_two_servers_merged_equal_one_unsharded_run(tmp_path, llam
 
 def test_dry_run_counts_requests_and_writes_nothing(tmp_path):
     source = write_chats(tmp_path / "in.jsonl", 5)
-    result = ditto("generate", "-i", str(source), "-o", str(tmp_path / "out.jsonl"), "--run", str(tmp_path / "run"),
-                   "--n", "2", "--max-tokens", "7", "--dry-run")
+    result = ditto_in_process("generate", "-i", str(source), "-o", str(tmp_path / "out.jsonl"),
+                              "--run", str(tmp_path / "run"), "--n", "2", "--max-tokens", "7", "--dry-run")
     assert result.returncode == 0, result.stderr
     row = next(line.split() for line in result.stdout.splitlines() if line.strip().startswith("generate"))
     assert row[1:3] == ["10", "10"] and row[4] == "70"

@@ -1,13 +1,11 @@
 """`ditto eval run --dry-run` and `--shard`, which need no model: counted from the eval set."""
 
-import subprocess
-import sys
-
 from tests.evaluate.test_eval_sets import TOP_LEVEL_STYLE, write_lines
+from tests.in_process import ditto_in_process
 
 
-def eval_run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ditto", "eval", "run", *args], capture_output=True, text=True)
+def eval_run(*args: str):
+    return ditto_in_process("eval", "run", *args)
 
 
 def rows(stdout: str) -> dict[str, list[int]]:
@@ -46,7 +44,6 @@ def test_an_empty_shard_is_one_line_and_exit_2(tmp_path):
     results = [eval_run("--eval", str(eval_file), "--out", str(tmp_path / "run"), "--shard", f"{i}/2", "--dry-run")
                for i in (1, 2)]
     assert sorted(r.returncode for r in results) == [0, 2]
+    shard = next(f"{i}/2" for i, r in zip((1, 2), results) if r.returncode == 2)
     refused = next(r for r in results if r.returncode == 2)
-    assert refused.stderr.strip() == (
-        f"error: --shard {refused.args[-2]}: no dialogue of {eval_file} falls in this shard"
-    )
+    assert refused.stderr.strip() == f"error: --shard {shard}: no dialogue of {eval_file} falls in this shard"

@@ -1,8 +1,6 @@
 """`ditto merge`: the shards' stores joined into one, nothing lost, nothing changed."""
 
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
@@ -10,6 +8,7 @@ from ditto.errors import DittoError
 from ditto.store import RunStore, request_key
 from ditto.store.merge_runs import merge_runs
 from ditto.types import ChatRequest, Completion, Message, SamplingParams, Usage
+from tests.in_process import ditto_in_process
 
 
 def request(text: str) -> ChatRequest:
@@ -55,8 +54,7 @@ def test_a_shard_still_running_is_refused(tmp_path):
 
 def test_cli_refuses_a_folder_that_is_not_a_run(tmp_path):
     (tmp_path / "empty").mkdir()
-    result = subprocess.run([sys.executable, "-m", "ditto", "merge", str(tmp_path / "m"), str(tmp_path / "empty")],
-                            capture_output=True, text=True)
+    result = ditto_in_process("merge", str(tmp_path / "m"), str(tmp_path / "empty"))
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: ditto merge: {tmp_path / 'empty'} is not a run directory (no store.sqlite)"
     assert not (tmp_path / "m").exists()
