@@ -15,8 +15,9 @@ from ditto.errors import DittoError
 from ditto.evaluate.config import EvalConfig, JudgeConfig
 from ditto.models.config import BackendConfig
 from ditto.pipeline import EMBEDDED_MODEL_DEFAULTS, RunConfig
-from ditto.settings import check_settings, flag_of, setting
+from ditto.settings import check_settings, flag_of, setting, setting_field
 from ditto.simulate.config import SimulateConfig
+from ditto.train.config import TrainConfig
 from ditto.types import SamplingParams
 from tests.evaluate.test_eval_sets import TOP_LEVEL_STYLE, write_lines
 
@@ -64,8 +65,6 @@ def test_run_defaults_are_the_librarys(monkeypatch):
 
 
 def test_train_defaults_are_the_librarys(monkeypatch, tmp_path):
-    from ditto.train import TrainConfig
-
     data, output = tmp_path / "sft.jsonl", tmp_path / "out"
     config = config_built_by(monkeypatch, "ditto.train.train", ["train", "--data", str(data), "--output", str(output)])
     assert config == TrainConfig(model="builtin", data=data, output=output)
@@ -83,11 +82,13 @@ def test_generate_samples_with_the_librarys_defaults(monkeypatch, tmp_path):
 # Options that are not stage settings: what to read and write, which model, how to run.
 NOT_SETTINGS = {"--model", "--base-url", "--teacher", "--teacher-base-url", "--judge", "--judge-base-url",
                 "--characters", "--run", "--out", "--eval", "--exclude-train", "--mtbench", "--limit",
-                "--no-progress", "--shard", "--dry-run"}
+                "--no-progress", "--shard", "--dry-run", "--data", "--output", "--answers", "--with-profile"}
 STAGE_SETTINGS = {
     ("simulate",): [SimulateConfig],
     ("eval", "build"): [SimulateConfig],
     ("eval", "run"): [EvalConfig, JudgeConfig],
+    ("eval", "judge"): [EvalConfig, JudgeConfig],
+    ("train",): [TrainConfig],
     ("run",): [RunConfig],
 }
 
@@ -102,7 +103,8 @@ def command(path: tuple[str, ...]):
 @pytest.mark.parametrize("path", list(STAGE_SETTINGS), ids=" ".join)
 def test_every_option_of_a_stage_is_a_setting_with_the_same_default(path):
     classes = [*STAGE_SETTINGS[path], BackendConfig]
-    settings = {flag_of(cls, name): (cls, name) for cls in classes for name in cls.__dataclass_fields__}
+    # a switch's setting is named by its first flag: "--lora/--full" -> "--lora"
+    settings = {flag_of(cls, name).split("/")[0]: (cls, name) for cls in classes for name in cls.__dataclass_fields__}
     for option in command(path).params:
         flag = next(f for f in option.opts if f.startswith("--"))
         if flag in NOT_SETTINGS:
@@ -125,8 +127,37 @@ def test_the_embedded_rule_is_stated_in_help_and_applied_only_to_the_embedded_mo
     assert other.eval_config() == EvalConfig()
     assert embedded.eval_config().judge.max_tokens == EMBEDDED_MODEL_DEFAULTS["judge_max_tokens"]
     assert RunConfig(turns=4).simulate_config().turns == 4  # given beats the rule
-    assert other.train_config(Path("d"), Path("o")).max_steps == -1  # epochs, as `ditto train`
+    assert other.train_config(Path("d"), Path("o")).max_steps is None  # epochs, as `ditto train`
     assert embedded.train_config(Path("d"), Path("o")).max_steps == 8
+
+
+# `ditto run` passes these on to training: each is `TrainConfig`'s own setting.
+RUN_TRAIN_SETTINGS = ("recipe", "method", "epochs", "lr", "max_length")
+
+
+@pytest.mark.parametrize("name", RUN_TRAIN_SETTINGS)
+def test_training_options_of_run_are_the_training_settings(name):
+    run, train = setting_field(RunConfig, name), setting_field(TrainConfig, name)
+    assert run.default == train.default
+    assert flag_of(RunConfig, name) == flag_of(TrainConfig, name)
+    assert run.metadata["help"].endswith(train.metadata["help"])
+    assert {k: v for k, v in run.metadata.items() if k != "help"} == {
+        k: v for k, v in train.metadata.items() if k != "help"
+    }
+
+
+def test_run_passes_training_options_on(monkeypatch):
+    config = config_built_by(monkeypatch, "ditto.cli.run.estimate_run", [
+        "run", "--dry-run", "--model", "Qwen/Qwen2.5-7B-Instruct", "--recipe", "paper", "--full", "--lr", "1e-5",
+        "--epochs", "2", "--max-length", "512", "--train-steps", "40", "--train-batch-size", "4",
+    ])
+    trained = config.train_config(Path("d"), Path("o"))
+    assert trained == TrainConfig(model="Qwen/Qwen2.5-7B-Instruct", data=Path("d"), output=Path("o"),
+                                  recipe="paper", method="full", lr=1e-5, epochs=2.0, max_length=512,
+                                  max_steps=40, batch_size=4, save_steps=40)
+    plain = config_built_by(monkeypatch, "ditto.cli.run.estimate_run",
+                            ["run", "--dry-run", "--lora", "--train-lr", "3e-4"])
+    assert (plain.method, plain.lr, plain.recipe) == ("lora", 3e-4, None)  # --train-lr: the old name of --lr
 
 
 def test_limits_hold_for_library_callers_too():

@@ -33,6 +33,12 @@ class SamplingParams(BaseModel):
     n: int = Field(1, ge=1, description="samples per conversation")
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    repetition_penalty: float | None = Field(
+        None,
+        gt=0.0,
+        description="divides the logit of every token already in the prompt or the reply (>1 "
+        "discourages repeats; the paper used 1.1); None: not sent, the server's or model's own",
+    )
 
     def for_sample(self, index: int) -> SamplingParams:
         """One sample's own settings: n=1 and, when seeded, a distinct seed per sample so

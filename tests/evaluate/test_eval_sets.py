@@ -3,7 +3,8 @@ import json
 import pytest
 
 from ditto.errors import DittoError
-from ditto.evaluate.eval_sets import candidate_name, read_eval_set, write_eval_set
+from ditto.evaluate.candidates import candidate_name
+from ditto.evaluate.eval_sets import read_eval_set, write_eval_set
 
 OFFICIAL_STYLE = {
     "messages": [

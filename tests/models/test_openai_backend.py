@@ -1,6 +1,7 @@
 """The OpenAI-compatible backend against a real llama.cpp server, directly and through a
 fault-injecting proxy."""
 
+import json
 import time
 
 import pytest
@@ -146,3 +147,25 @@ def test_the_least_busy_endpoint_gets_the_next_request(llama_server, second_llam
     assert all(c.text for c in completions)
     assert slow.forwarded_posts >= 1 and fast.forwarded_posts > slow.forwarded_posts
     assert slow.forwarded_posts + fast.forwarded_posts == len(requests)
+
+
+def test_repetition_penalty_is_sent_only_when_set_under_both_names():
+    model = OpenAIChatModel("m", ["http://127.0.0.1:9/v1"], check_reachable=False)
+    unset = model.payload(ask("hi"))
+    assert "repetition_penalty" not in unset and "repeat_penalty" not in unset  # the server's own default
+    body = model.payload(ask("hi", repetition_penalty=1.1))
+    assert body["repetition_penalty"] == body["repeat_penalty"] == 1.1  # vLLM/SGLang; llama.cpp
+
+
+def test_the_server_applies_the_repetition_penalty_it_is_sent(llama_server):
+    """llama-cpp-python reads `repeat_penalty` (its own default is 1.1): sending 1.1 answers
+    like sending nothing, sending 1.0 (no penalty) lets the greedy reply repeat more."""
+    prompt = "Write the word 'cat' forty times, separated by spaces."
+    with FaultProxy(llama_server) as proxy:
+        model = OpenAIChatModel("builtin", [proxy.base_url])
+        default, same, none = run(model, [ask(prompt, max_tokens=48, repetition_penalty=p) for p in (None, 1.1, 1.0)])
+        bodies = [json.loads(b) for b in proxy.bodies]
+    assert sorted(b.get("repeat_penalty") for b in bodies if "repeat_penalty" in b) == [1.0, 1.1]
+    assert same.text == default.text
+    assert none.text != default.text
+    assert none.text.lower().count("cat") > default.text.lower().count("cat")

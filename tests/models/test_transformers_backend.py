@@ -10,6 +10,7 @@ import pytest
 from ditto.models.transformers_backend import (
     BUCKET,
     MIN_ROWS,
+    RowRepetitionPenalty,
     TransformersModel,
     bucket_batch,
     bucket_rows,
@@ -105,6 +106,51 @@ def test_a_seeded_sample_does_not_depend_on_the_batch(builtin_model):
     ]
     mixed = run(batched(builtin_model, 4), [*others, *reversed(SAMPLED)])
     assert [c.text for c in mixed[len(others):]] == alone[::-1]
+
+
+PENALISED = [
+    ask(content, max_tokens=16, temperature=1.0, top_p=0.95, seed=seed, repetition_penalty=1.5)
+    for content in ("Invent a name for a cat.", "Hi", "Describe a castle in the mountains, please.")
+    for seed in (11, 12)
+]
+
+
+def padded_with(builtin_model, batch_size: int, pad_token: str) -> TransformersModel:
+    """The loaded builtin model in batches of `batch_size`, padding with `pad_token`."""
+    tokenizer = copy.deepcopy(builtin_model.tokenizer)
+    tokenizer.pad_token = pad_token
+    return TransformersModel("builtin", model=builtin_model.model, tokenizer=tokenizer, batch_size=batch_size)
+
+
+def test_a_penalised_seeded_sample_does_not_depend_on_the_batch(builtin_model):
+    """With a repetition penalty too, batch size changes nothing, even padded with a token
+    the replies use (' the'): padding is not one of a row's tokens, so it is never penalised."""
+    alone = [c.text for c in run(padded_with(builtin_model, 1, "Ġthe"), PENALISED)]
+    assert [c.text for c in run(padded_with(builtin_model, 3, "Ġthe"), PENALISED)] == alone
+    assert [c.text for c in run(padded_with(builtin_model, 8, "Ġthe"), PENALISED)] == alone
+    assert [c.text for c in run(batched(builtin_model, 8), PENALISED)] == alone  # the usual pad token
+    unpenalised = [r.model_copy(update={"params": r.params.model_copy(update={"repetition_penalty": None})})
+                   for r in PENALISED]
+    assert [c.text for c in run(batched(builtin_model, 8), unpenalised)] != alone  # it did penalise
+
+
+def test_the_row_penalty_is_transformers_own_on_each_row_alone():
+    import torch
+    from transformers import RepetitionPenaltyLogitsProcessor
+
+    torch.manual_seed(0)
+    scores = torch.randn(2, 12)
+    pad = 7
+    rows = [[3, 5, 5, 9], [4, 2]]  # row 1 left-padded with two pad tokens
+    input_ids = torch.tensor([rows[0], [pad, pad, *rows[1]]])
+    pads = torch.tensor([0, 2])
+    ours = RowRepetitionPenalty(1.3, pads)(input_ids, scores.clone())
+    reference = RepetitionPenaltyLogitsProcessor(1.3)
+    for row, ids in enumerate(rows):
+        alone = reference(torch.tensor([ids]), scores[row : row + 1].clone())
+        torch.testing.assert_close(ours[row : row + 1], alone, rtol=0, atol=0)
+    padded = reference(input_ids, scores.clone())
+    assert padded[1, pad] != ours[1, pad]  # what the plain processor would do to the padded row
 
 
 def test_different_seeds_give_different_samples(builtin_model):
@@ -251,6 +297,24 @@ def test_static_cache_path_samples_like_the_plain_path(tiny_qwen2):
     assert [c.text for c in static] != [c.text for c in greedy]  # it did sample
 
 
+def test_static_cache_path_penalises_like_the_plain_path(tiny_qwen2):
+    """CUDA's default path with a repetition penalty: its bucketed padding and filler rows
+    are no row's tokens, so each request gets the reply it gets alone on the plain path. The
+    random model never happens to pick a token it has seen, so the penalty here is below 1:
+    it favours the row's own tokens, and a reply shows at once which tokens a row counted."""
+    requests = [
+        ask(text, max_tokens=12, temperature=temperature, seed=i, repetition_penalty=0.05)
+        for i, text in enumerate(PROMPTS) for temperature in (0, 1.0)
+    ]
+    alone = run(wrap(tiny_qwen2, batch_size=1), requests)
+    static = run(wrap(tiny_qwen2, batch_size=4, static_cache=True), requests)
+    assert [c.text for c in static] == [c.text for c in alone]
+    unpenalised = run(wrap(tiny_qwen2, batch_size=1), [
+        r.model_copy(update={"params": r.params.model_copy(update={"repetition_penalty": None})}) for r in requests
+    ])
+    assert [c.text for c in unpenalised] != [c.text for c in alone]
+
+
 def test_a_failing_static_path_falls_back_to_the_plain_one(tiny_qwen2, monkeypatch):
     """The compiled path depends on library versions; if it breaks, the run goes on slower."""
     import transformers
@@ -267,3 +331,19 @@ def test_a_failing_static_path_falls_back_to_the_plain_one(tiny_qwen2, monkeypat
         fallback = run(model, requests)
     assert [c.text for c in fallback] == [c.text for c in plain]
     assert model.static_cache is False and model.model.config._attn_implementation == "sdpa"
+
+
+def test_a_local_model_counts_tokens_with_its_own_tokenizer_before_loading_weights(builtin_model):
+    """What sizes a profile's introduction in the simulation prompts (`token_counter`): a
+    local model's tokenizer, loaded alone; a server's model: the estimate of `ditto.cost`."""
+    from ditto.cost import estimate_tokens
+    from ditto.models.base import token_counter
+    from ditto.models.openai_backend import OpenAIChatModel
+
+    model = TransformersModel("builtin")
+    text = "Douglas Adams wrote The Hitchhiker's Guide to the Galaxy. 道格拉斯·亚当斯是英国作家。"
+    expected = len(builtin_model.tokenizer(text, add_special_tokens=False)["input_ids"])
+    assert model.count_tokens(text) == expected != estimate_tokens(text)
+    assert model.model is None  # the weights were not loaded for it
+    assert token_counter(model)(text) == expected
+    assert token_counter(OpenAIChatModel("m", ["http://127.0.0.1:9/v1"], check_reachable=False)) is estimate_tokens

@@ -188,7 +188,7 @@ def small_pool(tmp_path_factory) -> Path:
 
 def simulate_args(pool: Path, base_url: str, run: Path) -> list[str]:
     return ["simulate", "--base-url", base_url, "--characters", str(pool), "--limit", "1", "--lang", "en",
-            "--turns", "2", "--max-tokens", "24", "--temperature", "0", "--seed", "0", "--concurrency", "1",
+            "--turns", "2", "--max-tokens", "1024", "--temperature", "0.7", "--seed", "0", "--concurrency", "1",
             "--run", str(run), "--no-progress"]
 
 

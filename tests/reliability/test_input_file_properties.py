@@ -128,11 +128,19 @@ GOOD_SFT = st.builds(
 @st.composite
 def good_eval_item(draw) -> dict:
     prompts = draw(st.lists(TEXT, min_size=1, max_size=3))
+    label = draw(st.text(min_size=1, max_size=10))
+    # A valid set names the character in exactly one candidate line (or has none): the
+    # others are lines that cannot be read as the label.
+    others = [c for c in draw(st.lists(TEXT, max_size=3)) if label.strip() not in c]
+    candidates: list[str] = []
+    if draw(st.booleans()):
+        candidates = others
+        candidates.insert(draw(st.integers(0, len(others))), label)
     meta = {
-        "label": draw(st.text(min_size=1, max_size=10)),
+        "label": label,
         "lang": draw(st.sampled_from(["en", "zh"])),
         "rejection_labels": [draw(st.sampled_from([0, 1])) for _ in prompts],
-        "role_consist_cands": draw(st.lists(TEXT, max_size=3)),
+        "role_consist_cands": candidates,
     }
     if draw(st.booleans()):  # ours: messages and meta
         messages = [message("system", draw(TEXT))]

@@ -196,6 +196,21 @@ def test_html_is_self_contained_and_escapes_model_text(run_dirs, tmp_path):
     assert "0.92 [" in page and "8.00 (4 turns)" in page
 
 
+def test_warnings_open_both_reports_escaped(run_dirs, tmp_path):
+    warning = f"the judge is the seed model itself ({SCRIPT}) | [x](https://evil.example)"
+    files = build_report(run_dirs, tmp_path / "report", warnings=[warning, "second"])
+    markdown = files["markdown"].read_text(encoding="utf-8")
+    lines = markdown.splitlines()
+    assert lines[2] == ("> **Warning:** the judge is the seed model itself (&lt;script&gt;alert(1)&lt;/script&gt;) "
+                        "\\| [x\\](https://evil.example)")  # no tag, no table cell, no link
+    assert lines[3] == "> **Warning:** second"
+    assert markdown.index("**Warning:**") < markdown.index("## Scores")
+    page = files["html"].read_text(encoding="utf-8")
+    assert f'<p class="warning"><strong>Warning:</strong> {markupsafe.escape(warning)}</p>' in page
+    assert page.count('class="warning"') == 2 and "<script" not in page.lower()
+    assert "Warning" not in build_report(run_dirs, tmp_path / "plain")["markdown"].read_text(encoding="utf-8")
+
+
 def test_missing_judged_file_and_bad_mtbench_line(run_dirs, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()

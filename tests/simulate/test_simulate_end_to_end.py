@@ -26,8 +26,11 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 FAULTS = ["429", None, None, "500", None, "reset", None, None, "truncate", None, "badjson"]
-SETTINGS = ["--characters", "builtin", "--limit", "3", "--lang", "en", "--turns", "2", "--max-tokens", "40",
-            "--seed", "0", "--no-progress"]
+MAX_TOKENS = 1024
+"""Room for the tiny model's whole replies (300 to 700 tokens on this pool): a reply cut at
+the limit ends its session, so a few dozen tokens would leave almost no session."""
+SETTINGS = ["--characters", "builtin", "--limit", "3", "--lang", "en", "--turns", "2", "--max-tokens",
+            str(MAX_TOKENS), "--seed", "0", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +67,12 @@ def test_stats_agree_with_the_files(simulated):
     assert stats["turns"] == len(turns)
     contrastive = sum(t["kind"] == "contrastive" for t in turns)
     assert stats["contrastive_share"] == pytest.approx(contrastive / len(turns), abs=1e-3)
-    assert len(failures) == stats["query_sets_failed"] + stats["sessions_failed"] + stats["sessions_cut_short"]
+    assert len(failures) == (stats["query_sets_failed"] + stats["sessions_failed"] + stats["sessions_cut_short"]
+                             + stats["profiles_without_chinese_intro"])
+    cut = [f for f in failures if f.get("cause") == "reply cut at max tokens"]
+    assert stats["replies_cut_at_max_tokens"] == len(cut)
+    assert stats["session_failures"].get("reply cut at max tokens", 0) == len(cut)
+    assert all(t["finish_reason"] == "stop" for t in turns)  # no cut reply is ever kept
     assert 0 <= stats["parse_failure_rate"] < 1
     for stage in ("queries", "responses"):
         assert stats["stages"][stage]["completion_tokens"] > 0
@@ -168,8 +176,8 @@ def test_teacher_writes_the_data_not_the_student(simulated, tmp_path, llama_serv
     with FaultProxy(llama_server) as proxy:
         result = ditto("simulate", "--model", "./student-not-downloaded-yet", "--teacher", "builtin",
                        "--teacher-base-url", proxy.base_url, "--characters", "builtin", "--limit", "3",
-                       "--lang", "en", "--turns", "2", "--max-tokens", "40", "--seed", "0", "--run", str(run),
-                       "--no-progress")
+                       "--lang", "en", "--turns", "2", "--max-tokens", str(MAX_TOKENS), "--seed", "0",
+                       "--run", str(run), "--no-progress")
     assert result.returncode == 0, result.stderr
     assert proxy.posts == 0
     stats = json.loads((run / "stats.json").read_text())
@@ -216,7 +224,7 @@ def test_dry_run_bounds_what_the_run_sent(simulated, tmp_path):
     assert not (tmp_path / "run").exists()
 
     stats = json.loads((simulated["run"] / "stats.json").read_text())
-    config = SimulateConfig(limit=3, langs=("en",), turns=2, seed=0, max_tokens=40)
+    config = SimulateConfig(limit=3, langs=("en",), turns=2, seed=0, max_tokens=MAX_TOKENS)
     queries, responses = estimate_simulation(read_profiles("builtin"), config)
     assert queries.requests == stats["query_sets"]  # first round: exactly one request per pair
     assert queries.requests <= stats["query_attempts"] <= queries.max_requests

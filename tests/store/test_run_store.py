@@ -83,3 +83,51 @@ def test_unwritable_run_directory_is_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(DittoError, match="--run"):
         RunStore(blocker / "run")
+
+
+def documented_key(material: dict) -> str:
+    """The key as request_key's docstring defines it, computed here without ditto."""
+    import hashlib
+    import json
+
+    encoded = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+OLD_PARAMS = {"max_tokens": 64, "temperature": 0.5, "top_p": 0.9, "stop": ["\n"], "seed": 3}
+"""Every sampling setting a key held before repetition_penalty existed (n is never hashed)."""
+
+
+def test_a_key_without_repetition_penalty_is_the_key_stores_already_hold():
+    """Run directories made before --repetition-penalty existed keep their results: leaving
+    it unset gives exactly the old key, computed here from the documented material."""
+    request = ChatRequest(
+        messages=(Message(role="system", content="Tu es Molière."), Message(role="user", content="你好")),
+        params=SamplingParams(max_tokens=64, temperature=0.5, top_p=0.9, stop=("\n",), seed=3, n=4).for_sample(0),
+    )
+    old = documented_key({
+        "model": "openai:m",
+        "messages": [{"role": "system", "content": "Tu es Molière."}, {"role": "user", "content": "你好"}],
+        "params": OLD_PARAMS,
+        "sample_index": 0,
+    })
+    assert request_key("openai:m", request) == old
+
+
+def test_a_set_repetition_penalty_is_part_of_the_key():
+    params = {**OLD_PARAMS, "seed": None}
+    request = make_request(max_tokens=64, temperature=0.5, top_p=0.9, stop=("\n",), repetition_penalty=1.1)
+    assert request_key("m", request) == documented_key({
+        "model": "m", "messages": [{"role": "user", "content": "hi"}],
+        "params": {**params, "repetition_penalty": 1.1}, "sample_index": 0,
+    })
+    unset = make_request(max_tokens=64, temperature=0.5, top_p=0.9, stop=("\n",))
+    other = make_request(max_tokens=64, temperature=0.5, top_p=0.9, stop=("\n",), repetition_penalty=1.2)
+    assert len({request_key("m", request), request_key("m", unset), request_key("m", other)}) == 3
+
+
+def test_repetition_penalty_must_be_positive():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        SamplingParams(repetition_penalty=0.0)

@@ -56,6 +56,7 @@ def chat_command(
     max_tokens: int = typer.Option(512, "--max-tokens", min=1, help="Most new tokens per reply."),
     temperature: float = options.TEMPERATURE,
     top_p: float = options.TOP_P,
+    repetition_penalty: float = options.REPETITION_PENALTY,
     seed: int = options.SEED,
 ) -> None:
     """Chat with a model in character; Ctrl-D or /quit ends, /reset starts over."""
@@ -65,7 +66,7 @@ def chat_command(
     from ditto.store import RunStore
 
     profile = pick_profile(read_profiles(str(characters)), character, lang)
-    params = options.sampling_params(max_tokens, temperature, top_p, 1, seed)
+    params = options.sampling_params(max_tokens, temperature, top_p, 1, seed, repetition_penalty)
     console = Console(stderr=True)
     chat_model = load_model(model, base_url)
     system = Message(role="system", content=role_system_prompt(profile))

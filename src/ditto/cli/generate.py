@@ -24,6 +24,7 @@ def generate_command(
     max_tokens: int = options.MAX_TOKENS,
     temperature: float = options.TEMPERATURE,
     top_p: float = options.TOP_P,
+    repetition_penalty: float = options.REPETITION_PENALTY,
     n: int = options.N_SAMPLES,
     seed: int = options.SEED,
     concurrency: int = options.CONCURRENCY,
@@ -35,7 +36,7 @@ def generate_command(
     dry_run: bool = options.DRY_RUN,
 ) -> None:
     """Complete every chat of a JSON-lines file; re-runs reuse stored results."""
-    params = options.sampling_params(max_tokens, temperature, top_p, n, seed)
+    params = options.sampling_params(max_tokens, temperature, top_p, n, seed, repetition_penalty)
     chats = read_chats(input)  # all of it validated before a model is loaded
     if (selected := Shard.parse(shard)) is not None:
         chats = [chat for position, chat in enumerate(chats) if selected.owns(str(position))]

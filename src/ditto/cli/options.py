@@ -64,7 +64,12 @@ MAX_TOKENS = typer.Option(_SAMPLING.max_tokens, "--max-tokens", min=1, help="Mos
 TEMPERATURE = typer.Option(
     _SAMPLING.temperature, "--temperature", min=0.0, max=2.0, help="Sampling temperature; 0 is greedy."
 )
-TOP_P = typer.Option(_SAMPLING.top_p, "--top-p", min=0.0, max=1.0, help="Nucleus sampling mass.")
+TOP_P = typer.Option(_SAMPLING.top_p, "--top-p", min=0.0, max=1.0, help="Nucleus sampling mass (Ditto's paper: 0.8).")
+REPETITION_PENALTY = typer.Option(
+    _SAMPLING.repetition_penalty, "--repetition-penalty",
+    help="Repetition penalty, >1 discourages repeats (Ditto's paper: 1.1); sent as repetition_penalty (vLLM, "
+    "SGLang) and repeat_penalty (llama.cpp) [default: not sent, the server's or model's own].",
+)
 N_SAMPLES = typer.Option(_SAMPLING.n, "--n", min=1, help="Samples per conversation.")
 SEED = typer.Option(None, "--seed", help="Sampling seed (sample i uses seed + i).")
 CONCURRENCY = setting_option(BackendConfig, "concurrency")
@@ -87,8 +92,14 @@ def default_run_dir(output: Path) -> Path:
 
 
 def sampling_params(
-    max_tokens: int, temperature: float, top_p: float, n: int, seed: int | None
+    max_tokens: int, temperature: float, top_p: float, n: int, seed: int | None,
+    repetition_penalty: float | None = None,
 ) -> SamplingParams:
     if top_p <= 0:
         raise typer.BadParameter("must be above 0", param_hint="'--top-p'")
-    return SamplingParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, n=n, seed=seed)
+    if repetition_penalty is not None and repetition_penalty <= 0:
+        raise typer.BadParameter("must be above 0", param_hint="'--repetition-penalty'")
+    return SamplingParams(
+        max_tokens=max_tokens, temperature=temperature, top_p=top_p, n=n, seed=seed,
+        repetition_penalty=repetition_penalty,
+    )

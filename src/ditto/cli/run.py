@@ -7,7 +7,7 @@ from rich.console import Console
 from ditto.cli import options
 from ditto.cli.options import setting_option
 from ditto.cost import print_estimates
-from ditto.pipeline import RunConfig, estimate_run, run_ditto
+from ditto.pipeline import RunConfig, estimate_run, run_ditto, self_evaluation_warnings
 
 
 def run_command(
@@ -16,6 +16,9 @@ def run_command(
     base_url: str = options.BASE_URL,
     teacher: str = setting_option(RunConfig, "teacher"),
     teacher_base_url: str = setting_option(RunConfig, "teacher_base_url"),
+    eval_teacher: str = setting_option(RunConfig, "eval_teacher"),
+    eval_teacher_base_url: str = setting_option(RunConfig, "eval_teacher_base_url"),
+    eval_set: Path = setting_option(RunConfig, "eval_set"),
     judge: str = setting_option(RunConfig, "judge"),
     judge_base_url: str = setting_option(RunConfig, "judge_base_url"),
     characters: str = options.CHARACTERS,
@@ -24,11 +27,17 @@ def run_command(
     lang: str = setting_option(RunConfig, "langs"),
     turns: int = setting_option(RunConfig, "turns"),
     max_tokens: int = setting_option(RunConfig, "max_tokens"),
+    answer_max_tokens: int = setting_option(RunConfig, "answer_max_tokens"),
     judge_n: int = setting_option(RunConfig, "judge_n"),
     judge_max_tokens: int = setting_option(RunConfig, "judge_max_tokens"),
-    train_steps: int = setting_option(RunConfig, "train_steps"),
+    parsing: str = setting_option(RunConfig, "parsing"),
+    recipe: str = setting_option(RunConfig, "recipe"),
+    lora: bool = setting_option(RunConfig, "method"),
+    epochs: float = setting_option(RunConfig, "epochs"),
+    train_steps: int = setting_option(RunConfig, "train_steps", "--max-steps"),
+    lr: float = setting_option(RunConfig, "lr", "--train-lr"),
+    max_length: int = setting_option(RunConfig, "max_length"),
     train_batch_size: int = setting_option(RunConfig, "train_batch_size"),
-    train_lr: float = setting_option(RunConfig, "train_lr"),
     mtbench: Path = setting_option(RunConfig, "mtbench"),
     seed: int = setting_option(RunConfig, "seed"),
     concurrency: int = options.CONCURRENCY,
@@ -42,14 +51,19 @@ def run_command(
     A run killed at any point resumes with the same command."""
     config = RunConfig(
         out=out, model=model, base_url=base_url, teacher=teacher, teacher_base_url=teacher_base_url,
+        eval_teacher=eval_teacher, eval_teacher_base_url=eval_teacher_base_url, eval_set=eval_set,
         judge=judge, judge_base_url=judge_base_url, characters=characters, train_characters=train_characters,
         eval_characters=eval_characters, langs=options.split_list(lang) if lang else None, turns=turns,
-        max_tokens=max_tokens, judge_n=judge_n, judge_max_tokens=judge_max_tokens, train_steps=train_steps,
-        train_batch_size=train_batch_size, train_lr=train_lr, mtbench=mtbench, seed=seed,
+        max_tokens=max_tokens, answer_max_tokens=answer_max_tokens, judge_n=judge_n,
+        judge_max_tokens=judge_max_tokens, parsing=parsing, recipe=recipe,  # type: ignore[arg-type]
+        method=None if lora is None else ("lora" if lora else "full"), epochs=epochs, train_steps=train_steps,
+        lr=lr, max_length=max_length, train_batch_size=train_batch_size, mtbench=mtbench, seed=seed,
         backend=options.backend_config(concurrency, timeout, max_retries, batch_size), progress=not no_progress,
     )
     if dry_run:
         print_estimates(estimate_run(config))
+        for warning in self_evaluation_warnings(config):
+            Console(stderr=True).print(f"warning: {warning}", markup=False, highlight=False)
         return
     result = run_ditto(config)
     console = Console(stderr=True)

@@ -37,6 +37,10 @@ def simulate_command(
     query_temperature: float = setting_option(SimulateConfig, "query_temperature"),
     temperature: float = setting_option(SimulateConfig, "temperature"),
     top_p: float = setting_option(SimulateConfig, "top_p"),
+    repetition_penalty: float = setting_option(SimulateConfig, "repetition_penalty"),
+    summary_tokens: int = setting_option(SimulateConfig, "summary_tokens"),
+    with_article: bool = setting_option(SimulateConfig, "with_article"),
+    article_tokens: int = setting_option(SimulateConfig, "article_tokens"),
     prompts: Path = setting_option(SimulateConfig, "prompts_dir"),
     run: Path = typer.Option(Path("runs/simulate"), "--run", help="Run directory: store and all outputs."),
     push_to_hub: str = setting_option(SimulateConfig, "push_to_hub"),
@@ -54,7 +58,9 @@ def simulate_command(
         limit=limit, langs=options.split_list(lang), turns=turns, queries_per_pair=queries,
         contrastive_share=contrastive_share, contrast=contrast, seed=seed, max_attempts=max_attempts,
         max_tokens=max_tokens, query_temperature=query_temperature, temperature=temperature, top_p=top_p,
-        prompts_dir=str(prompts) if prompts else None, push_to_hub=push_to_hub, shard=Shard.parse(shard),
+        repetition_penalty=repetition_penalty, summary_tokens=summary_tokens, with_article=with_article,
+        article_tokens=article_tokens, prompts_dir=str(prompts) if prompts else None, push_to_hub=push_to_hub,
+        shard=Shard.parse(shard),
     )
     if dry_run:
         print_estimates(estimate_simulation(pool, config))
@@ -68,8 +74,18 @@ def simulate_command(
             result = simulate(pool, teacher_model, store, run, config, progress=not no_progress)
         finally:
             teacher_model.close()
-    stats = result.stats
-    Console(stderr=True).print(
+    Console(stderr=True).print(summary_line(result.stats, result.files["sft"]), markup=False, highlight=False)
+
+
+def summary_line(stats: dict, sft: str) -> str:
+    """What the run made, and what it left out and why (the rest is in stats.json)."""
+    line = (
         f"{stats['sessions']} sessions, {stats['turns']} turns ({stats['contrastive_share']:.0%} contrastive), "
-        f"query parse failure rate {stats['parse_failure_rate']:.0%}; SFT data: {result.files['sft']}"
+        f"query parse failure rate {stats['parse_failure_rate']:.0%}"
     )
+    if stats["replies_cut_at_max_tokens"]:
+        line += f"; {stats['replies_cut_at_max_tokens']} sessions ended by a reply cut at --max-tokens"
+    if stats["profiles_without_chinese_intro"]:
+        line += (f"; {stats['profiles_without_chinese_intro']} Chinese profiles without a Chinese "
+                 "introduction left out")
+    return f"{line}; SFT data: {sft}"

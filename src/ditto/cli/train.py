@@ -11,7 +11,6 @@ import typer
 from ditto.cli import options
 from ditto.cli.options import setting_option
 from ditto.models.builtin import BUILTIN_NAME
-from ditto.settings import help_of
 from ditto.train.config import TrainConfig
 
 train_app = typer.Typer(
@@ -27,9 +26,8 @@ def train_command(
     model: str = setting_option(TrainConfig, "model", default=BUILTIN_NAME),
     data: Path = setting_option(TrainConfig, "data", default=None),
     output: Path = setting_option(TrainConfig, "output", default=None),
-    lora: bool = typer.Option(
-        TrainConfig.method == "lora", "--lora/--full", help=help_of(TrainConfig, "method")
-    ),
+    recipe: str = setting_option(TrainConfig, "recipe"),
+    lora: bool = setting_option(TrainConfig, "method"),
     epochs: float = setting_option(TrainConfig, "epochs"),
     max_steps: int = setting_option(TrainConfig, "max_steps"),
     lr: float = setting_option(TrainConfig, "lr"),
@@ -58,7 +56,8 @@ def train_command(
         model=model,
         data=data,
         output=output,
-        method="lora" if lora else "full",
+        recipe=recipe,
+        method=None if lora is None else ("lora" if lora else "full"),
         epochs=epochs,
         max_steps=max_steps,
         lr=lr,

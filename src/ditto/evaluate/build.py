@@ -3,7 +3,8 @@
 The teacher writes the prompts and, with the full profile in context, the reference
 answers; each turn keeps its evidence (profile facts) and its rejection label (1 for
 contrastive queries). Each record gets four candidates for the consistency judge: the true
-character and three others of the same language, drawn with the seed.
+character and three others of the same language, drawn with the seed, each written as the
+official set writes them, `[Name] first sentence of the summary`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from ditto.characters.profile import Profile
 from ditto.errors import DittoError
+from ditto.evaluate.candidates import candidate_line
 from ditto.evaluate.eval_sets import write_eval_set
 from ditto.evaluate.records import EvalItem
 from ditto.models import ChatModel
@@ -24,19 +26,6 @@ from ditto.simulate.run import simulate
 from ditto.store import RunStore
 
 CANDIDATES = 4
-
-
-def first_sentence(text: str, limit: int = 200) -> str:
-    for end in (". ", "。", "! ", "? ", "！", "？"):
-        if end in text:
-            text = text.split(end, 1)[0] + end.strip()
-            break
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
-
-
-def candidate_line(profile: Profile) -> str:
-    about = first_sentence(profile.summary) or profile.description
-    return f"{profile.name}: {about}" if about else profile.name
 
 
 def held_out(pool: list[Profile], train_ids: set[str]) -> tuple[list[Profile], int]:
@@ -54,7 +43,7 @@ def draw_candidates(profile: Profile, pool: list[Profile], seed: int) -> list[st
     rng = random.Random(f"{seed}:candidates:{profile_key(profile)}")
     chosen = rng.sample(others, CANDIDATES - 1) + [profile]
     rng.shuffle(chosen)
-    return [candidate_line(p) for p in chosen]
+    return [candidate_line(p.name, p.summary or p.description) for p in chosen]
 
 
 def build_eval_set(

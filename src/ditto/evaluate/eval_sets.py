@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from ditto.chat_files import iter_jsonl, write_jsonl_atomic
 from ditto.errors import DittoError
+from ditto.evaluate.candidates import true_candidate
 from ditto.evaluate.records import EvalItem, eval_field
 
 META_FIELDS = {
@@ -77,6 +78,7 @@ def eval_item_from_record(record: dict, where: str, index: int) -> EvalItem:
         value = getattr(item, name)
         if value and len(value) != len(item.prompts):
             raise DittoError(f"{where}: {len(value)} {name} for {len(item.prompts)} prompts")
+    true_candidate(item.candidates, item.label, where)  # refuses a set that no verdict could match
     return item
 
 
@@ -115,10 +117,3 @@ def eval_item_record(item: EvalItem) -> dict:
 def write_eval_set(path: str | Path, items: list[EvalItem]) -> None:
     write_jsonl_atomic(path, (eval_item_record(item) for item in items))
 
-
-def candidate_name(candidate: str) -> str:
-    """'Sherlock Holmes: fictional detective' -> 'Sherlock Holmes' (also '：')."""
-    for separator in (": ", "：", " - "):
-        if separator in candidate:
-            return candidate.split(separator, 1)[0].strip()
-    return candidate.strip()

@@ -1,22 +1,35 @@
 """The LLM judge of WikiRoleEval: three questions per turn, n samples each.
 
 - consistency: the judge reads the turn and the four candidates and names the speaker; the
-  turn scores the fraction of parsed samples naming the right one;
-- rejection: did the character refuse (1/0)? the majority of parsed samples;
+  turn scores the fraction of parsed samples naming the true candidate, compared by its
+  position in the list (candidates.py), and 0 when no sample names one (the official rule);
+- rejection: did the character refuse (1/0)? the most common parsed answer (ties: the first);
 - knowledge: 1-10 with the character's summary and the turn's evidence as tips; the mean.
 
-A sample whose answer cannot be parsed is asked again (a new, cached sample) up to
-`max_reasks` times, then kept as unparsed. Every raw answer is kept.
+`JudgeConfig.parsing` chooses how answers are read. "tolerant" (judge_parsing.py) reads the
+shapes judges other than GPT-4 write, never parses an answer cut at the token limit, and asks
+an unparsed sample again (a new, cached sample) up to `max_reasks` times. "official"
+(official_parsing.py) applies the released script's exact rules and asks nothing again.
+Every raw answer is kept either way, so a judged file can be re-read under the other mode.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from ditto.evaluate.config import JudgeConfig
-from ditto.evaluate.eval_sets import candidate_name
+from ditto.evaluate.candidates import candidate_name
+from ditto.evaluate.config import JudgeConfig, Parsing
 from ditto.evaluate.judge_parsing import parse_choice, parse_rejection, parse_score
+from ditto.evaluate.official_parsing import (
+    official_choice,
+    official_consistency_score,
+    official_knowledge,
+    official_knowledge_score,
+    official_rejection,
+    official_rejection_score,
+)
 from ditto.evaluate.records import METRICS, EvalItem, JudgedItem, JudgeSample, TurnJudgement
 from ditto.models import ChatModel
 from ditto.models.calls import complete_until_parsed
@@ -33,24 +46,74 @@ def judge_prompt(metric: str, item: EvalItem, turn: int, answer: str, prompts_di
     return render(f"judge_{metric}", item.lang, prompts_dir, **values)
 
 
-def _parser(metric: str, item: EvalItem) -> Callable[[str], object]:
+def judged_metrics(item: EvalItem) -> tuple[str, ...]:
+    """The questions asked about each turn of `item`: consistency only when it has candidates."""
+    return METRICS if item.candidates else tuple(m for m in METRICS if m != "consistency")
+
+
+def _tolerant_choice(item: EvalItem) -> Callable[[str], int | None]:
+    names = [candidate_name(c) for c in item.candidates]
+
+    def chosen_index(text: str) -> int | None:
+        name = parse_choice(text, names, item.lang)
+        return None if name is None else names.index(name)
+
+    return chosen_index
+
+
+def _parser(metric: str, item: EvalItem, parsing: Parsing) -> Callable[[str], object]:
+    if parsing == "official":
+        if metric == "consistency":
+            return lambda text: official_choice(text, item.lang)
+        return official_rejection if metric == "rejection" else official_knowledge
     if metric == "consistency":
-        names = [candidate_name(c) for c in item.candidates]
-        return lambda text: parse_choice(text, names, item.lang)
+        return _tolerant_choice(item)
     return parse_rejection if metric == "rejection" else parse_score
 
 
-def turn_scores(item: EvalItem, judgement: TurnJudgement) -> tuple[float | None, int | None, float | None]:
-    names = [s.value for s in judgement.consistency if s.value is not None]
+def turn_scores(
+    item: EvalItem, judgement: TurnJudgement, parsing: Parsing = "tolerant"
+) -> tuple[float | None, int | None, float | None]:
+    """(consistency, rejection, knowledge) of one turn from its samples; None: not judged, or,
+    under official parsing, a turn the official script would have crashed on."""
+    if parsing == "official":
+        return (
+            official_consistency_score([s.value for s in judgement.consistency], item.label)
+            if judgement.consistency else None,
+            official_rejection_score([s.value for s in judgement.rejection]),
+            official_knowledge_score([s.value for s in judgement.knowledge]),
+        )
+    chosen = [s.value for s in judgement.consistency if s.value is not None]
+    true = item.true_candidate
     # As the official judge: a turn whose answers name no candidate scores 0.
     consistency = (
-        sum(name == item.label for name in names) / len(names) if names else (0.0 if judgement.consistency else None)
+        sum(index == true for index in chosen) / len(chosen) if chosen else (0.0 if judgement.consistency else None)
     )
     votes = [int(s.value) for s in judgement.rejection if s.value is not None]
     rejection = Counter(votes).most_common(1)[0][0] if votes else None
     scores = [float(s.value) for s in judgement.knowledge if s.value is not None]
     knowledge = sum(scores) / len(scores) if scores else None
     return consistency, rejection, knowledge
+
+
+@dataclass
+class JudgeReport:
+    """What the judge cost and how its answers read: the numbers run_info.json keeps."""
+
+    usage: Usage
+    requests: int
+    parsing: Parsing
+    cut: dict[str, int] = field(default_factory=dict)
+    """Answers cut at the token limit, per metric (never parsed under tolerant parsing)."""
+    unparsed: dict[str, int] = field(default_factory=dict)
+    """Samples with no readable answer after every attempt, per metric."""
+    official_dropped_turns: dict[str, int] = field(default_factory=dict)
+    """Official parsing only: turns whose answers make the official script raise (and drop
+    the dialogue); ditto keeps them with an empty score."""
+
+    def as_dict(self) -> dict:
+        return {"parsing": self.parsing, "requests": self.requests, "answers_cut": self.cut,
+                "samples_unparsed": self.unparsed, "official_dropped_turns": self.official_dropped_turns}
 
 
 def judge_items(
@@ -61,29 +124,44 @@ def judge_items(
     config: JudgeConfig,
     *,
     progress: bool = True,
-) -> tuple[list[JudgedItem], Usage, int]:
-    """Judged items, the judge's token usage and its number of requests."""
-    tasks = [(metric, i, t) for metric in METRICS for i, item in enumerate(items) for t in range(len(answers[i]))]
+) -> tuple[list[JudgedItem], JudgeReport]:
+    """Judged items and the judge's report (usage, requests, cut and unparsed answers)."""
+    tasks = [
+        (metric, i, t) for metric in METRICS for i, item in enumerate(items) if metric in judged_metrics(item)
+        for t in range(len(answers[i]))
+    ]
     results = complete_until_parsed(
         judge, store,
         [[Message(role="user", content=judge_prompt(m, items[i], t, answers[i][t], config.prompts_dir))]
          for m, i, t in tasks],
-        config.params(), [_parser(m, items[i]) for m, i, t in tasks],
-        max_attempts=1 + config.max_reasks, description="judge", progress=progress,
+        config.params(), [_parser(m, items[i], config.parsing) for m, i, t in tasks],
+        max_attempts=config.attempts, parse_cut=config.parsing == "official", description="judge",
+        progress=progress,
     )
+    report = JudgeReport(usage=results.usage, requests=results.requests, parsing=config.parsing,
+                         cut=dict.fromkeys(METRICS, 0), unparsed=dict.fromkeys(METRICS, 0))
     judgements = [[TurnJudgement() for _ in answers[i]] for i in range(len(items))]
     for (metric, i, t), samples in zip(tasks, results.samples):
-        setattr(judgements[i][t], metric, [JudgeSample(raw=s.raw, value=s.value, attempts=s.attempts) for s in samples])
+        setattr(judgements[i][t], metric,
+                [JudgeSample(raw=s.raw, value=s.value, attempts=s.attempts, cut=s.cut) for s in samples])
+        report.cut[metric] += sum(s.cut for s in samples)
+        report.unparsed[metric] += sum(s.value is None for s in samples)
     versions = {
         lang: {m: template_version(f"judge_{m}", lang, config.prompts_dir) for m in METRICS}
         for lang in sorted({item.lang for item in items})
     }
     judged = []
     for i, item in enumerate(items):
-        scores = [turn_scores(item, j) for j in judgements[i]]
+        scores = [turn_scores(item, j, config.parsing) for j in judgements[i]]
         judged.append(JudgedItem(
             **item.model_dump(), answers=answers[i],
             consist_scores=[s[0] for s in scores], reject_scores=[s[1] for s in scores],
-            knowledge_scores=[s[2] for s in scores], judgements=judgements[i], prompt_versions=versions[item.lang],
+            knowledge_scores=[s[2] for s in scores], judgements=judgements[i],
+            prompt_versions=versions[item.lang] | {"parsing": config.parsing},
         ))
-    return judged, results.usage, results.requests
+    if config.parsing == "official":
+        report.official_dropped_turns = {
+            "rejection": sum(s is None for j in judged for s in j.reject_scores),
+            "knowledge": sum(s is None for j in judged for s in j.knowledge_scores),
+        }
+    return judged, report

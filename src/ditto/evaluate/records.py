@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from ditto.evaluate.candidates import true_candidate
+
 # Files of an evaluation run directory (`ditto eval run --out DIR`), read by `ditto report`.
 JUDGED_FILE = "judged.jsonl"
 SCORES_FILE = "scores.json"
@@ -40,19 +42,30 @@ class EvalItem(BaseModel):
     system: str
     prompts: list[str]
     ref_messages: list[str] = Field(default_factory=list, description="reference answers, one per prompt")
-    candidates: list[str] = Field(default_factory=list, description="role_consist_cands: 'Name: summary' lines")
+    candidates: list[str] = Field(
+        default_factory=list, description="role_consist_cands: '[Name] summary' lines (candidates.py reads them)"
+    )
     rejection_labels: list[int] = Field(default_factory=list)
     evidence: list[str] = Field(default_factory=list, description="tips for the knowledge judge, one per turn")
     character_id: str | None = None
     category: str | None = None
+
+    @property
+    def true_candidate(self) -> int | None:
+        """The position of the character among `candidates` (None without candidates)."""
+        return true_candidate(self.candidates, self.label, f"eval item {self.id}")
 
 
 class JudgeSample(BaseModel):
     """One sampled judge answer, kept raw so any score can be re-derived or audited."""
 
     raw: str
-    value: float | int | str | None = Field(description="the parsed value; None when unparsed")
+    value: float | int | str | None = Field(
+        description="the parsed value (consistency: the chosen candidate's index; under official parsing the "
+        "bracketed name); None when unparsed"
+    )
     attempts: int = 1
+    cut: int = Field(0, description="answers of this sample cut at the judge's token limit")
 
 
 class TurnJudgement(BaseModel):

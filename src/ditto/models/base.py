@@ -7,9 +7,10 @@ write every result the moment it exists, so that a killed run loses nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
+from ditto.cost import estimate_tokens
 from ditto.types import ChatRequest, Completion
 
 
@@ -22,3 +23,13 @@ class ChatModel(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def token_counter(model: ChatModel) -> Callable[[str], int]:
+    """How to count a text's tokens for `model`: its own tokenizer when the backend has one
+    (a local model's `count_tokens`), else `ditto.cost.estimate_tokens` (about 4 characters
+    per token, 1 per CJK character), which needs nothing from a server and gives the same
+    count on every run. A server's tokenizer is not asked: that would cost a request per
+    text and make a prompt depend on which server answered."""
+    count = getattr(model, "count_tokens", None)
+    return count if callable(count) else estimate_tokens

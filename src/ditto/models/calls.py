@@ -108,10 +108,12 @@ def complete(
 @dataclass
 class ParsedSample(Generic[T]):
     """One sample slot of a conversation after the parse loop: the parsed value of its last
-    answer (None when no answer parsed) and every raw answer it got, in order."""
+    answer (None when no answer parsed), every raw answer it got, in order, and how many of
+    them were cut at the token limit."""
 
     value: T | None = None
     raws: list[str] = field(default_factory=list)
+    cut: int = 0
 
     @property
     def raw(self) -> str:
@@ -139,6 +141,7 @@ def complete_until_parsed(
     parse: Callable[[str], T | None] | Sequence[Callable[[str], T | None]],
     *,
     max_attempts: int,
+    parse_cut: bool = True,
     description: str = "generate",
     progress: bool = True,
 ) -> ParsedResults[T]:
@@ -149,7 +152,11 @@ def complete_until_parsed(
     Attempt a of slot s is sample `s + a * n` of its conversation: every retry is a new,
     cached sample, so a re-run or a resumed run asks exactly what it asked before. Each
     round sends every pending slot of every conversation in one batch, in the order given
-    (callers order conversations so that shared prompt prefixes go out together)."""
+    (callers order conversations so that shared prompt prefixes go out together).
+
+    An answer cut at `max_tokens` (finish_reason "length") is counted in its slot's `cut`;
+    with `parse_cut=False` it is not parsed at all (a fragment can look like a verdict: a
+    score cut after its first digit) and counts as unparsed."""
     n = params.n
     parsers = [parse] * len(conversations) if callable(parse) else list(parse)
     slots = [[ParsedSample[T]() for _ in range(n)] for _ in conversations]
@@ -168,7 +175,9 @@ def complete_until_parsed(
             answers.append(completion)
             slot = slots[c][s]
             slot.raws.append(completion.text)
-            slot.value = parsers[c](completion.text)
+            was_cut = completion.finish_reason == "length"
+            slot.cut += was_cut
+            slot.value = None if was_cut and not parse_cut else parsers[c](completion.text)
             if slot.value is None:
                 still_pending.append((c, s))
         pending = still_pending

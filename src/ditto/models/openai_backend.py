@@ -153,6 +153,12 @@ class OpenAIChatModel:
             body["stop"] = list(params.stop)
         if params.seed is not None:
             body["seed"] = params.seed
+        if params.repetition_penalty is not None:
+            # Not an OpenAI parameter: vLLM and SGLang read `repetition_penalty`, llama.cpp's
+            # server and llama-cpp-python `repeat_penalty`; each ignores the other name. Left
+            # out when unset, so the server keeps its own default (llama-cpp-python's is 1.1).
+            body["repetition_penalty"] = params.repetition_penalty
+            body["repeat_penalty"] = params.repetition_penalty
         return body
 
     async def _post_once(self, client: httpx.AsyncClient, url: str, body: dict) -> Completion:

@@ -9,7 +9,8 @@ Sampling is `SeededSampler`'s: a seeded request draws each token from its own ge
 seeded with its seed, so that its reply depends on the model, the messages, the sampling
 settings and the seed alone, never on the batch size, its neighbours in the batch or their
 order (as vLLM's per-request seeds do). `stream` gives one reply in pieces as it is generated,
-through the same batch code, so a seed gives the same reply streamed or not.
+through the same batch code, so a seed gives the same reply streamed or not. A repetition
+penalty (`RowRepetitionPenalty`) is kept to each row's own tokens for the same reason.
 
 On CUDA, generation runs the way transformers makes fast with its own parts: a static KV
 cache, which lets `generate` compile its decoding step with CUDA graphs (transformers'
@@ -168,6 +169,33 @@ class SeededSampler:
         return torch.full_like(scores, float("-inf")).scatter_(1, chosen[:, None], 0.0)
 
 
+class RowRepetitionPenalty:
+    """transformers' `RepetitionPenaltyLogitsProcessor` (as `generate(repetition_penalty=...)`
+    and vLLM apply it: over the prompt and the reply so far), over each row's own tokens only.
+
+    Given a left-padded batch, transformers' processor would count the padding as tokens of
+    the shorter rows and penalise the pad token in them alone, so that a reply would depend on
+    the longest prompt beside it. Here each row's padding positions are first replaced by its
+    own first prompt token (a token that appears twice is penalised exactly as one that
+    appears once), and the processor, which gathers and scatters row by row, sees only what
+    the row would hold alone: the result is bit for bit the processor's on the row alone."""
+
+    def __init__(self, penalty: float, pads) -> None:
+        """`pads`: a tensor of each row's left-padding length."""
+        from transformers import RepetitionPenaltyLogitsProcessor
+
+        self.processor = RepetitionPenaltyLogitsProcessor(penalty)
+        self.pads = pads
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        padding = positions[None, :] < self.pads[:, None]
+        first_token = input_ids.gather(1, self.pads[:, None])
+        return self.processor(torch.where(padding, first_token, input_ids), scores)
+
+
 class Cancelled:
     """A stopping criterion that ends every row once `event` is set (a stream's reader left)."""
 
@@ -237,6 +265,7 @@ class TransformersModel:
         self.source, self.gguf_file = resolve_source(name)
         self.cache_id = f"transformers:{name}:{local_fingerprint(self.source, self.gguf_file)}"
         self.model, self.tokenizer = model, tokenizer
+        self._counting_tokenizer = None
         if model is not None and tokenizer is not None:
             self._prepare()
 
@@ -274,6 +303,24 @@ class TransformersModel:
         forward = inspect.signature(self.model.forward).parameters
         # transformers 5 renamed `past_key_values` to `cache` (the old name is deprecated)
         self._cache_argument = "cache" if "cache" in forward else "past_key_values"
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` by this model's tokenizer (no special tokens). Before the weights
+        are loaded, the tokenizer is loaded alone, so that prompts can be sized without
+        loading a model that the run store may never need."""
+        tokenizer = self.tokenizer or self._counting_tokenizer
+        if tokenizer is None:
+            from transformers import AutoTokenizer
+
+            from ditto.errors import DittoError
+            from ditto.models.huggingface import loadable_source
+
+            try:
+                tokenizer = self._counting_tokenizer = AutoTokenizer.from_pretrained(loadable_source(self.name))
+            except OSError as exc:
+                first_line = (str(exc).strip().splitlines() or [repr(exc)])[0]
+                raise DittoError(f"--model {self.name}: cannot load its tokenizer ({first_line})") from None
+        return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
     def render(self, messages: Sequence[Message]) -> list[int]:
         """Token ids of the prompt, through the tokenizer's own chat template."""
@@ -369,12 +416,13 @@ class TransformersModel:
             "temperature": None,
             "top_p": None,
             "top_k": None,
+            "repetition_penalty": None,  # the model's own is applied per row (`_add_penalty`)
             "eos_token_id": self.eos_token_ids,
             "pad_token_id": self.tokenizer.pad_token_id,
         }
+        kwargs["logits_processor"] = LogitsProcessorList()
         if params.temperature > 0:
-            sampler = SeededSampler(params, seeds, self.device)
-            kwargs["logits_processor"] = LogitsProcessorList([sampler])
+            kwargs["logits_processor"].append(SeededSampler(params, seeds, self.device))
         if params.stop:
             kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
         return kwargs
@@ -399,11 +447,13 @@ class TransformersModel:
             kwargs["streamer"] = streamer
         if not self.static_cache:
             padded = self.tokenizer.pad({"input_ids": prompts}, return_tensors="pt").to(self.device)
+            self._add_penalty(params, padded["attention_mask"], kwargs)
             with torch.inference_mode():
                 output = self.model.generate(**padded, **kwargs)
         else:
             try:
                 padded = self._static_inputs(prompts, params, kwargs)
+                self._add_penalty(params, padded["attention_mask"], kwargs)
                 # the reused static cache is made under no_grad, as in transformers' own
                 # generate: a tensor made in inference mode cannot be reset outside it
                 with torch.no_grad():
@@ -425,6 +475,22 @@ class TransformersModel:
             self._completion(tokens, len(prompt), params)
             for tokens, prompt in zip(new_tokens, prompts)
         ]
+
+    def repetition_penalty(self, params: SamplingParams) -> float | None:
+        """The request's penalty; unset, the model's own (its generation config's, as
+        `generate` and vLLM would apply it); None when there is none to apply."""
+        penalty = params.repetition_penalty
+        if penalty is None:
+            penalty = getattr(self.model.generation_config, "repetition_penalty", None)
+        return None if penalty is None or penalty == 1.0 else penalty
+
+    def _add_penalty(self, params: SamplingParams, attention_mask, kwargs: dict) -> None:
+        """Put `RowRepetitionPenalty` first among the logits processors (before sampling,
+        where `generate` puts its own) for a left-padded batch with this attention mask."""
+        penalty = self.repetition_penalty(params)
+        if penalty is not None:
+            pads = attention_mask.shape[1] - attention_mask.sum(dim=1)
+            kwargs["logits_processor"].insert(0, RowRepetitionPenalty(penalty, pads))
 
     def _static_inputs(self, prompts: list[list[int]], params: SamplingParams, kwargs: dict):
         """The bucketed batch; the reused static cache, and a criterion marking the filler
@@ -474,3 +540,4 @@ class TransformersModel:
         if self._stream_thread is not None:
             self._stream_thread.shutdown()
         self.model = self.tokenizer = self._cache = self._cache_shape = self._stream_thread = None
+        self._counting_tokenizer = None

@@ -8,6 +8,7 @@ matplotlib: `pip install 'ditto-roleplay[report]'`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from ditto.report.charts import CHART_FILES, bar_chart, radar_chart
@@ -20,11 +21,15 @@ from ditto.report.tables import category_table, score_table
 __all__ = ["build_report"]
 
 
-def build_report(run_dirs: list[Path], out_dir: Path, *, bootstrap: int = 1000, seed: int = 0) -> dict[str, Path]:
+def build_report(
+    run_dirs: list[Path], out_dir: Path, *, bootstrap: int = 1000, seed: int = 0, warnings: Sequence[str] = ()
+) -> dict[str, Path]:
     """Write report.md, report.html, scores.png and radar.png into `out_dir`; return their paths.
 
     Models appear in the order of `run_dirs`; `bootstrap` and `seed` set the intervals as in
-    `ditto.evaluate.scoring.score_records`.
+    `ditto.evaluate.scoring.score_records`. `warnings` open both reports, above the scores,
+    so that no one reads the numbers without them (`ditto run` warns when the seed model
+    judged itself or wrote its own eval set).
     """
     runs = collect_runs([Path(d) for d in run_dirs], bootstrap=bootstrap, seed=seed)
     out_dir = Path(out_dir)
@@ -40,7 +45,8 @@ def build_report(run_dirs: list[Path], out_dir: Path, *, bootstrap: int = 1000, 
         for run in runs if stale_saved_scores(run)
     ]
     markdown = out_dir / "report.md"
-    markdown.write_text(render_markdown(runs, score, categories, charts, examples, notes), encoding="utf-8")
+    warnings = list(warnings)
+    markdown.write_text(render_markdown(runs, score, categories, charts, examples, notes, warnings), encoding="utf-8")
     html = out_dir / "report.html"
-    html.write_text(render_html(runs, score, categories, charts, examples, notes), encoding="utf-8")
+    html.write_text(render_html(runs, score, categories, charts, examples, notes, warnings), encoding="utf-8")
     return {"markdown": markdown, "html": html, **charts}

@@ -8,6 +8,7 @@ prompts, labels) goes through Jinja2's autoescape: an answer holding markup show
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -26,7 +27,7 @@ def _data_uri(png: Path) -> str:
 
 def render_html(
     runs: list[Run], score: Table, categories: Table, charts: dict[str, Path], examples: list[Example],
-    notes: list[str],
+    notes: list[str], warnings: Sequence[str] = (),
 ) -> str:
     environment = Environment(
         loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
@@ -39,4 +40,5 @@ def render_html(
         charts=[{"title": CHART_TITLES[name], "uri": _data_uri(path)} for name, path in charts.items()],
         examples=examples,
         notes=notes,
+        warnings=warnings,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from ditto.report.charts import CHART_TITLES
@@ -64,9 +65,10 @@ def _example(number: int, example: Example) -> list[str]:
 
 def render_markdown(
     runs: list[Run], score: Table, categories: Table, charts: dict[str, Path], examples: list[Example],
-    notes: list[str],
+    notes: list[str], warnings: Sequence[str] = (),
 ) -> str:
     lines = ["# Role-play evaluation report", ""]
+    lines += [f"> **Warning:** {_cell(warning)}" for warning in warnings] + ([""] if warnings else [])
     lines += [
         (
             "WikiRoleEval scores (Ditto, arXiv 2401.12474) recomputed from each run's judged.jsonl as the "

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import get_args
 
+from ditto.characters.wikipedia import ARTICLE_CHARS
 from ditto.settings import DEFAULT_SEED, check_settings, setting
 from ditto.shard import Shard
 from ditto.simulate.pairing import Contrast
@@ -31,10 +32,30 @@ class SimulateConfig:
     max_attempts: int = setting(
         3, "Answers asked per query list until one parses (the paper samples three).", min=1
     )
-    max_tokens: int = setting(256, "Most new tokens per query list and per reply.", min=1)
+    max_tokens: int = setting(
+        2048, "Most new tokens per query list and per reply (the paper: 2048); a reply cut at this "
+        "limit ends its session before that turn.", min=1,
+    )
     query_temperature: float = setting(0.8, "Sampling temperature of the query lists.", min=0.0, max=2.0)
     temperature: float = setting(0.7, "Sampling temperature of the replies.", min=0.0, max=2.0)
-    top_p: float = setting(0.95, "Nucleus sampling mass of queries and replies.", above=0.0, max=1.0)
+    top_p: float = setting(
+        0.95, "Nucleus sampling mass of queries and replies (the paper: 0.8).", above=0.0, max=1.0
+    )
+    repetition_penalty: float | None = setting(
+        None, "Repetition penalty of queries and replies, >1 discourages repeats (the paper: 1.1); sent "
+        "as repetition_penalty (vLLM, SGLang) and repeat_penalty (llama.cpp) [default: not sent, the "
+        "server's or model's own].", above=0.0,
+    )
+    summary_tokens: int = setting(
+        1000, "Most tokens of each profile's Wikipedia introduction shown to the teacher, cut at a "
+        "sentence end; counted with the teacher's tokenizer when it runs locally, else as about 4 "
+        "characters or 1 CJK character per token. 0: no introduction.", min=0,
+    )
+    with_article: bool = setting(
+        False, "Also show the teacher the body of each profile's Wikipedia article, as `ditto characters "
+        f"fetch` stored it (up to {ARTICLE_CHARS:,} characters).",
+    )
+    article_tokens: int = setting(2000, "Most tokens of the article body with --with-article.", min=1)
     prompts_dir: str | None = setting(
         None, "Folder of prompt templates overriding the built-in ones.", flag="--prompts"
     )
@@ -50,12 +71,14 @@ class SimulateConfig:
     @property
     def query_params(self) -> SamplingParams:
         return SamplingParams(
-            max_tokens=self.max_tokens, temperature=self.query_temperature, top_p=self.top_p, seed=self.seed
+            max_tokens=self.max_tokens, temperature=self.query_temperature, top_p=self.top_p, seed=self.seed,
+            repetition_penalty=self.repetition_penalty,
         )
 
     @property
     def response_params(self) -> SamplingParams:
         return SamplingParams(
-            max_tokens=self.max_tokens, temperature=self.temperature, top_p=self.top_p, seed=self.seed
+            max_tokens=self.max_tokens, temperature=self.temperature, top_p=self.top_p, seed=self.seed,
+            repetition_penalty=self.repetition_penalty,
         )
 

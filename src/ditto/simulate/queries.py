@@ -3,7 +3,8 @@ B cannot. Those are role-specific queries for A and contrastive queries for B.
 
 Each pair is asked up to `max_attempts` times (the paper samples three and keeps a valid
 one) through `complete_until_parsed`: every attempt is its own cached sample, and the raw
-text of failed attempts is kept.
+text of failed attempts is kept. How much of each profile's Wikipedia text the prompt shows
+is `ProfileText`'s decision (`profile_text.py`).
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from ditto.characters.profile import Profile
 from ditto.models import ChatModel
 from ditto.models.calls import complete_until_parsed
 from ditto.prompts import render
+from ditto.simulate.config import SimulateConfig
 from ditto.simulate.pairing import profile_key
+from ditto.simulate.profile_text import ProfileText
 from ditto.simulate.query_parsing import ParsedQueries, parse_queries
 from ditto.store import RunStore
 from ditto.types import Message, SamplingParams, Usage
-
-SUMMARY_CHARS = 1200
 
 
 @dataclass
@@ -40,20 +41,25 @@ class QuerySet:
         return len(self.raw)
 
 
-def short_summary(profile: Profile, limit: int = SUMMARY_CHARS) -> str:
-    summary = profile.summary.strip()
-    return summary if len(summary) <= limit else summary[:limit].rsplit(" ", 1)[0] + " ..."
+def default_profile_text() -> ProfileText:
+    """The budgets of `SimulateConfig`'s defaults, counted without a tokenizer."""
+    return ProfileText.from_config(SimulateConfig())
 
 
-def query_prompt(owner: Profile, other: Profile, k: int, prompts_dir: str | Path | None) -> list[Message]:
+def query_prompt(
+    owner: Profile, other: Profile, k: int, prompts_dir: str | Path | None, profile_text: ProfileText | None = None
+) -> list[Message]:
+    profile_text = profile_text or default_profile_text()
     text = render(
         "query_simulation",
         owner.lang,
         prompts_dir,
         a=owner,
         b=other,
-        a_summary=short_summary(owner),
-        b_summary=short_summary(other),
+        a_summary=profile_text.summary(owner),
+        b_summary=profile_text.summary(other),
+        a_article=profile_text.article(owner),
+        b_article=profile_text.article(other),
         k=k,
     )
     return [Message(role="user", content=text)]
@@ -68,6 +74,7 @@ def simulate_queries(
     params: SamplingParams,
     max_attempts: int,
     prompts_dir: str | Path | None = None,
+    profile_text: ProfileText | None = None,
     progress: bool = True,
 ) -> tuple[list[QuerySet], Usage]:
     """One `QuerySet` per (owner, other) pair, in the order given, and the tokens spent."""
@@ -80,7 +87,7 @@ def simulate_queries(
         return parsed if parsed.questions else None
 
     results = complete_until_parsed(
-        model, store, [query_prompt(sets[i].owner, sets[i].other, k, prompts_dir) for i in order],
+        model, store, [query_prompt(sets[i].owner, sets[i].other, k, prompts_dir, profile_text) for i in order],
         params.model_copy(update={"n": 1}), parse, max_attempts=max_attempts, description="queries",
         progress=progress,
     )

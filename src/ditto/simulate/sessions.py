@@ -4,6 +4,10 @@ the system prompt (reading comprehension).
 Each session mixes role-specific queries (written for this character) with contrastive
 ones (written for its partner, so this character should refuse). Turn t of every session
 is generated in one batch, with the session's earlier turns in context (`complete_dialogues`).
+
+A reply cut at the token limit, or an empty one, ends its session before that turn: a
+half-sentence taught as the character's answer is worse than a shorter session, and the
+turns after it would answer in a broken context.
 """
 
 from __future__ import annotations
@@ -18,9 +22,16 @@ from ditto.models.dialogues import Dialogue, complete_dialogues
 from ditto.prompts import render
 from ditto.simulate.evidence import find_evidence
 from ditto.simulate.pairing import profile_key
-from ditto.simulate.queries import short_summary
+from ditto.simulate.profile_text import ProfileText
+from ditto.simulate.queries import default_profile_text
 from ditto.store import RunStore
 from ditto.types import Completion, QueryKind, SamplingParams, Session, Turn, Usage
+
+CUT_AT_MAX_TOKENS = "reply cut at max tokens"
+EMPTY_REPLY = "empty reply"
+NO_QUERIES = "no valid queries for this character or its partner"
+SESSION_FAILURES = (CUT_AT_MAX_TOKENS, EMPTY_REPLY, NO_QUERIES)
+"""Why a session ends early; `SessionPlan.failure` starts with one (and says at which turn)."""
 
 
 @dataclass
@@ -42,6 +53,13 @@ class SessionPlan:
     @property
     def session_id(self) -> str:
         return profile_key(self.profile)
+
+    @property
+    def cause(self) -> str | None:
+        """The failure without its turn: one of `SESSION_FAILURES`, or None."""
+        if self.failure is None:
+            return None
+        return next((c for c in SESSION_FAILURES if self.failure.startswith(c)), self.failure)
 
 
 def plan_session(
@@ -69,13 +87,23 @@ def plan_session(
     return SessionPlan(profile, partner, specific[:1] + rest)
 
 
-def response_system_prompt(profile: Profile, prompts_dir: str | Path | None) -> str:
-    return render("response_simulation", profile.lang, prompts_dir, profile=profile, summary=short_summary(profile))
+def response_system_prompt(
+    profile: Profile, prompts_dir: str | Path | None, profile_text: ProfileText | None = None
+) -> str:
+    profile_text = profile_text or default_profile_text()
+    return render(
+        "response_simulation", profile.lang, prompts_dir, profile=profile,
+        summary=profile_text.summary(profile), article=profile_text.article(profile),
+    )
 
 
-def empty_reply(completion: Completion) -> str | None:
-    """Why a reply ends its session: an empty one teaches nothing and breaks the dialogue."""
-    return None if completion.text.strip() else "empty reply"
+def session_ender(completion: Completion) -> str | None:
+    """Why a reply ends its session before its turn (module docstring), or None to keep it."""
+    if completion.finish_reason == "length":
+        return CUT_AT_MAX_TOKENS
+    if not completion.text.strip():
+        return EMPTY_REPLY
+    return None
 
 
 def simulate_responses(
@@ -85,17 +113,19 @@ def simulate_responses(
     params: SamplingParams,
     *,
     prompts_dir: str | Path | None = None,
+    profile_text: ProfileText | None = None,
     progress: bool = True,
 ) -> Usage:
     """Fill in `plan.turns` for every plan (a reply that ends its session is recorded as
     `plan.failure`); returns the tokens spent."""
     ordered = sorted(plans, key=lambda plan: plan.session_id)
     dialogues = [
-        Dialogue(prompts=[q.text for q in plan.queries], system=response_system_prompt(plan.profile, prompts_dir))
+        Dialogue(prompts=[q.text for q in plan.queries],
+                 system=response_system_prompt(plan.profile, prompts_dir, profile_text))
         for plan in ordered
     ]
     usage = complete_dialogues(model, store, dialogues, params, description="responses", progress=progress,
-                               end_if=empty_reply)
+                               end_if=session_ender)
     for plan, dialogue in zip(ordered, dialogues):
         plan.failure = dialogue.ended
         plan.turns = [to_turn(plan.profile, query, answer) for query, answer in zip(plan.queries, dialogue.answers)]

@@ -28,7 +28,14 @@ LOCK_NAME = "lock"
 
 
 def request_key(cache_id: str, request: ChatRequest) -> str:
+    """sha256 of the compact, key-sorted JSON (`ensure_ascii=False`) of {"model": cache_id,
+    "messages": [{"role", "content"}...], "params": the sampling settings without `n`,
+    "sample_index"}. A setting added after stores existed is left out of "params" while it
+    keeps its neutral value (`repetition_penalty` None), so that every key made before it
+    came stays the same and old run directories keep their results."""
     params = request.params.model_dump(exclude={"n"})
+    if params["repetition_penalty"] is None:
+        del params["repetition_penalty"]
     material = {
         "model": cache_id,
         "messages": [m.model_dump() for m in request.messages],

@@ -1,7 +1,8 @@
 """What a trained model was made from, so that `ditto run` trains it once and resumes it.
 
 `training_inputs` is everything that decides the weights: the data file's content hash, the
-base model (and, for a local one, its files' sizes and times) and every training setting.
+base model (and, for a local one, its files' sizes and times) and every training setting,
+with the values of the named recipe (so that a recipe edited in a later version trains again).
 `train` writes it into the output folder when training starts (`INPUTS_FILE`) and into its
 record when it ends (`TRAIN_RECORD`, written atomically). `train_unless_done` then skips a
 finished model of the same inputs, resumes an unfinished one from its newest complete
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from ditto.chat_files import write_text_atomic
 from ditto.models.huggingface import TRAIN_RECORD, local_fingerprint, resolve_source
-from ditto.train.config import TrainConfig
+from ditto.train.config import RECIPES, TrainConfig
 
 INPUTS_FILE = "ditto_train_inputs.json"
 NOT_INPUTS = ("output", "data", "progress", "resume", "save_steps", "logging_steps")
@@ -41,6 +42,8 @@ def training_inputs(config: TrainConfig) -> dict:
         for name, value in dataclasses.asdict(config).items()
         if name not in NOT_INPUTS
     }
+    if config.recipe:
+        settings["recipe_values"] = dataclasses.asdict(RECIPES[config.recipe])
     return {
         "data_sha256": file_digest(Path(config.data)),
         "base_model": config.model,

@@ -11,21 +11,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import os
 import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ditto import __version__
 from ditto.chat_files import write_text_atomic
 from ditto.errors import DittoError
 from ditto.models.builtin import BUILTIN_NAME
-from ditto.models.huggingface import TRAIN_RECORD, end_of_turn_ids, load_pretrained, loadable_source
+from ditto.models.huggingface import TRAIN_RECORD, end_of_turn_ids, load_pretrained, resolve_source
 from ditto.train import attention as varlen
 from ditto.train.callbacks import AlreadyTrained, EndIfAlreadyTrained, TrainLog, flops_per_token, peak_flops
 from ditto.train.config import TrainConfig, resolve
 from ditto.train.data import DataStats, build_dataset, ensure_pad_token, read_sft
 from ditto.train.plot import plot_loss
+
+if TYPE_CHECKING:  # torch, transformers and TRL load on first use
+    from trl import SFTConfig, SFTTrainer
 
 LOG_NAME = "train_log.jsonl"
 PLOT_NAME = "loss.png"
@@ -104,12 +110,15 @@ def last_checkpoint(output: Path, resume: bool) -> str | None:
 
 
 def count_parameters(name: str) -> int:
-    """The model's size without loading its weights (an empty copy on the meta device)."""
+    """The model's size without loading its weights (an empty copy on the meta device). A
+    GGUF file's configuration is read from its header, not from its unpacked copy, so that a
+    bad setting is refused before the weights are ever read."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
+    source, gguf_file = resolve_source(name)
     try:
-        model_config = AutoConfig.from_pretrained(loadable_source(name))
+        model_config = AutoConfig.from_pretrained(source, **({"gguf_file": gguf_file} if gguf_file else {}))
     except OSError as exc:
         first_line = (str(exc).strip().splitlines() or [repr(exc)])[0]
         raise DittoError(f"--model {name}: cannot load it ({first_line})") from None
@@ -127,35 +136,37 @@ def liger_installed() -> bool:
     return True
 
 
-def train(config: TrainConfig) -> TrainResult:
-    import torch
-    from peft import LoraConfig
-    from trl import SFTConfig, SFTTrainer
+def _length(config: TrainConfig) -> str:
+    """How long training runs, for the opening line: epochs, steps, or whichever comes first."""
+    if config.max_steps <= 0:
+        return f"{config.epochs:g} epochs"
+    if config.epochs is None:
+        return f"{config.max_steps} steps"
+    return f"{config.epochs:g} epochs or {config.max_steps} steps, whichever comes first"
 
-    from ditto.train.inputs import training_inputs, write_started
 
-    output = Path(config.output)
-    checkpoint = last_checkpoint(output, config.resume)
-    conversations = read_sft(config.data)  # a bad line fails here, before any model loads
-    inputs = training_inputs(config)  # before `resolve`: what the caller asked for
+def world_size() -> int:
+    """How many processes train, as torchrun, accelerate and DeepSpeed announce it
+    (WORLD_SIZE). Read before the trainer's arguments exist, because a recipe's gradient
+    accumulation, one of those arguments, depends on it; `train` checks it against them."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
-    # 1. Defaults for this model size and machine.
-    cuda = torch.cuda.is_available()
-    installed = (cuda or bool(config.liger)) and liger_installed()
-    config = resolve(config, count_parameters(config.model), cuda, liger_installed=installed)
-    full = config.method == "full"
 
-    # 2. The trainer's arguments come before the model: under DeepSpeed ZeRO-3 they must
-    #    exist while the weights load, so that each process loads only its shard.
+def trainer_arguments(config: TrainConfig, cuda: bool) -> SFTConfig:
+    """TRL's `SFTConfig` for a resolved config: schedule, batch, length, precision, saving.
+    With both epochs and a step limit, `max_steps` here is the limit; `train` lowers it to
+    the epochs' steps once the data's size is known (`capped_steps`)."""
+    from trl import SFTConfig
+
     # transformers 5 renamed gradient checkpointing; the old name still works, with a warning
     checkpointing = next(
         n
         for n in ("activation_checkpointing", "gradient_checkpointing")
         if n in SFTConfig.__dataclass_fields__
     )
-    args = SFTConfig(
-        output_dir=str(output),
-        num_train_epochs=config.epochs,
+    return SFTConfig(
+        output_dir=str(config.output),
+        num_train_epochs=config.epochs if config.epochs is not None else 1.0,  # unused when max_steps > 0
         max_steps=config.max_steps,
         learning_rate=config.lr,
         lr_scheduler_type="cosine_with_min_lr",
@@ -180,6 +191,50 @@ def train(config: TrainConfig) -> TrainResult:
         use_cpu=not cuda,
         **config.extra,
     )
+
+
+def capped_steps(epochs: float, max_steps: int, updates_per_epoch: int) -> int:
+    """Optimizer steps when both epochs and a step limit are set: whichever comes first
+    (the paper's "5 epochs or 300 steps"). Known before training starts, so that the cosine
+    reaches its floor exactly at the last step; the trainer alone would let `max_steps`
+    override the epochs."""
+    return min(max_steps, max(1, math.ceil(epochs * updates_per_epoch)))
+
+
+def updates_per_epoch(trainer: SFTTrainer) -> int:
+    """Optimizer steps in one pass over this process's share of the data, counted as the
+    trainer counts them (micro-batches / accumulation, the last partial step included)."""
+    micro_batches = len(trainer.get_train_dataloader())
+    return max(1, math.ceil(micro_batches / trainer.args.gradient_accumulation_steps))
+
+
+def train(config: TrainConfig) -> TrainResult:
+    import torch
+    from peft import LoraConfig
+    from trl import SFTTrainer
+
+    from ditto.train.inputs import training_inputs, write_started
+
+    output = Path(config.output)
+    checkpoint = last_checkpoint(output, config.resume)
+    conversations = read_sft(config.data)  # a bad line fails here, before any model loads
+    inputs = training_inputs(config)  # before `resolve`: what the caller asked for
+
+    # 1. Defaults for this model size and machine, the recipe's first when one is named.
+    cuda = torch.cuda.is_available()
+    installed = (cuda or bool(config.liger)) and liger_installed()
+    processes = world_size()
+    config = resolve(config, count_parameters(config.model), cuda, liger_installed=installed, world_size=processes)
+    full = config.method == "full"
+
+    # 2. The trainer's arguments come before the model: under DeepSpeed ZeRO-3 they must
+    #    exist while the weights load, so that each process loads only its shard.
+    args = trainer_arguments(config, cuda)
+    if config.recipe and args.world_size != processes:  # the recipe's batch was sized for `processes`
+        raise DittoError(
+            f"the trainer runs {args.world_size} processes but WORLD_SIZE says {processes}; "
+            "launch with torchrun or accelerate launch, which set it"
+        )
     print(
         f"ditto train: process {args.process_index} of {args.world_size} on {args.device}",
         file=sys.stderr,
@@ -209,7 +264,7 @@ def train(config: TrainConfig) -> TrainResult:
         print(
             f"ditto train: {stats.kept} conversations, {stats.tokens:,} tokens "
             f"({stats.loss_tokens:,} with loss), {stats.truncated} cut at {config.max_length}; "
-            f"{config.method}, lr {config.lr:g}, {config.epochs:g} epochs, attention {attention}"
+            f"{config.method}, lr {config.lr:g}, {_length(config)}, attention {attention}"
             f"{', Liger kernels' if config.liger else ''}",
             file=sys.stderr,
             flush=True,
@@ -244,6 +299,8 @@ def train(config: TrainConfig) -> TrainResult:
             peft_config=peft_config,
             callbacks=[log, EndIfAlreadyTrained()],
         )
+    if config.epochs is not None and config.max_steps > 0:
+        trainer.args.max_steps = capped_steps(config.epochs, config.max_steps, updates_per_epoch(trainer))
     try:
         trainer.train(resume_from_checkpoint=checkpoint)
     except AlreadyTrained:
