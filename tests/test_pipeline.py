@@ -48,7 +48,7 @@ def read_jsonl(path: Path) -> list[dict]:
 def test_ditto_run_tiny_killed_after_its_last_checkpoint_resumes(tmp_path, llama_server):
     out = tmp_path / "run"
     args = [sys.executable, "-m", "ditto", "run", "--out", str(out), "--base-url", llama_server,
-            "--train-characters", "2", "--eval-characters", "1", "--turns", "2", "--max-tokens", "1024",
+            "--train-characters", "2", "--eval-characters", "1", "--turns", "1", "--max-tokens", "1024",
             "--answer-max-tokens", "24", "--judge-n", "1", "--judge-max-tokens", "32", "--train-steps", "2",
             "--no-progress"]
     # 1. Killed the moment training's last checkpoint is complete, before the model is saved.
