@@ -148,7 +148,7 @@ def test_judging_existing_responses_gives_the_scores_of_the_run_that_wrote_them(
         for prompt in record["prompts"]:
             messages += [{"role": "user", "content": prompt},
                          {"role": "assistant", "content": f"As I recall: {prompt}"}]
-        responses.append(dict(record, messages=messages))
+        responses.append(dict(record, messages=messages, id="same"))  # ids may repeat in a user's file
     (root / "responses.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in responses))
     before = len(server.bodies)
     code, _, err = ditto("eval", "judge", "--answers", str(root / "responses.jsonl"), "--out", str(root / "judged"),
@@ -156,6 +156,8 @@ def test_judging_existing_responses_gives_the_scores_of_the_run_that_wrote_them(
     assert code == 0, err
     assert all(b["messages"][0]["role"] == "user" for b in server.bodies[before:])  # nothing generated
     assert plain(json.loads((root / "judged" / "scores.json").read_text())) == TOLERANT
+    judged = [json.loads(line) for line in (root / "judged" / "judged.jsonl").read_text().splitlines()]
+    assert [r["answers"] for r in judged] == [[f"As I recall: {p}" for p in r["prompts"]] for r in RECORDS]
     # a ditto run's judged.jsonl is an answers file too: judged again under the official rules
     code, _, err = ditto("eval", "judge", "--answers", str(root / "judged" / "judged.jsonl"), "--out",
                          str(root / "rejudged"), "--judge", "judge", "--judge-base-url", server.base_url,

@@ -95,9 +95,9 @@ def judge_config(
                        parsing=parsing, seed=seed, prompts_dir=str(prompts) if prompts else None)  # type: ignore[arg-type]
 
 
-def select_shard(items: list, shard: str, source: Path) -> list:
+def select_shard(items: list, shard: str, source: Path, key=lambda item: item.id) -> list:
     if (selected := Shard.parse(shard)) is not None:
-        items = selected.select(items, lambda item: item.id)
+        items = selected.select(items, key)
         if not items:
             raise DittoError(f"--shard {shard}: no dialogue of {source} falls in this shard")
     return items
@@ -215,8 +215,9 @@ def judge_command(
 ) -> None:
     """Judge and score responses that already exist, without generating any."""
     items, replies = read_answers(answers)
-    by_id = dict(zip((item.id for item in items), replies))
-    items = select_shard(items[:limit], shard, answers)
+    # each item stays paired with its own replies (ids may repeat in a user's file)
+    pairs = select_shard(list(zip(items, replies))[:limit], shard, answers, key=lambda pair: pair[0].id)
+    items, replies = [item for item, _ in pairs], [reply for _, reply in pairs]
     config = EvalConfig(
         judge=judge_config(judge_n, judge_temperature, judge_max_tokens, judge_max_reasks, parsing, seed, prompts),
         label=label or answers.stem,
@@ -225,7 +226,7 @@ def judge_command(
     with RunStore(out) as store:
         judge_model = load_model(judge, judge_base_url, backend)
         try:
-            scores = judge_answers(judge_model, store, items, [by_id[item.id] for item in items], out, config,
+            scores = judge_answers(judge_model, store, items, replies, out, config,
                                    judge_name=judge, eval_file=str(answers),
                                    info={"model": label or answers.stem, "answers_file": str(answers)},
                                    progress=not no_progress)
