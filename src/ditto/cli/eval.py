@@ -228,7 +228,7 @@ def judge_command(
         try:
             scores = judge_answers(judge_model, store, items, replies, out, config,
                                    judge_name=judge, eval_file=str(answers),
-                                   info={"model": label or answers.stem, "answers_file": str(answers)},
+                                   model_name=label or answers.stem, info={"answers_file": str(answers)},
                                    progress=not no_progress)
         finally:
             judge_model.close()

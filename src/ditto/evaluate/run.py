@@ -46,7 +46,7 @@ def evaluate(
     answers, rollout_usage = rollout(model, store, items, config.answer_params, progress=progress)
     return judge_answers(
         judge, store, items, answers, out_dir, config, judge_name=judge_name, eval_file=eval_file,
-        info={"model": model_name, "with_profile": with_profile}, rollout_usage=rollout_usage, tested=model,
+        model_name=model_name, info={"with_profile": with_profile}, rollout_usage=rollout_usage, tested=model,
         started=started, progress=progress,
     )
 
@@ -60,6 +60,7 @@ def judge_answers(
     config: EvalConfig,
     *,
     judge_name: str,
+    model_name: str,
     eval_file: str = "",
     info: dict | None = None,
     rollout_usage: Usage | None = None,
@@ -93,8 +94,6 @@ def judge_answers(
         judge_calls += mt_calls
 
     write_text_atomic(out_dir / SCORES_FILE, json.dumps(scores, indent=2, ensure_ascii=False))
-    info = dict(info or {})
-    model_name = info.pop("model", "answers file")
     run_info = {
         "label": config.label or model_name,
         "model": model_name,
@@ -108,7 +107,7 @@ def judge_answers(
         "judge_temperature": config.judge.temperature,
         "judge_max_tokens": config.judge.max_tokens,
         "judge_answers": judge_report.as_dict(),
-        **info,
+        **(info or {}),
         # read at the end: the model under test may be the judge, and MT-Bench calls it again
         "endpoints": {**({"model": retry_report(tested)} if tested is not None else {}),
                       "judge": retry_report(judge)},
