@@ -6,6 +6,7 @@ build on these.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Literal
 
@@ -70,11 +71,42 @@ def total_usage(completions: Iterable[Completion]) -> Usage:
     return total
 
 
+Structured = Literal["enforced", "text"]
+"""How a request with a response schema was answered: under the schema, enforced by the
+server or the local grammar engine ("enforced"), or as free text read by a tolerant parser,
+because the endpoint was found not to enforce schemas ("text")."""
+
+
+class ResponseSchema(BaseModel):
+    """The JSON schema an answer must follow, and the name servers want beside it.
+
+    Kept as compact JSON text with its property order: a constrained model writes the
+    properties in that order (`analysis` before the verdict, so that it reasons first), so
+    the order is part of what determines the answer and of the request's cache key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    text: str
+
+    @classmethod
+    def of(cls, name: str, schema: dict) -> ResponseSchema:
+        return cls(name=name, text=json.dumps(schema, ensure_ascii=False, separators=(",", ":")))
+
+    @property
+    def schema(self) -> dict:
+        return json.loads(self.text)
+
+
 class Completion(BaseModel):
     text: str
     finish_reason: str = "stop"
     usage: Usage = Field(default_factory=Usage)
     cached: bool = False
+    endpoint: str | None = None
+    """Where the answer came from: the base URL for a server, "local" for a local model."""
+    structured: Structured | None = None
+    """None when the request carried no schema."""
 
 
 class ChatRequest(BaseModel):
@@ -85,6 +117,8 @@ class ChatRequest(BaseModel):
     messages: tuple[Message, ...]
     params: SamplingParams
     sample_index: int = 0
+    response_schema: ResponseSchema | None = None
+    """When set, the answer must be a JSON value valid under this schema."""
 
 
 QueryKind = Literal["role_specific", "contrastive"]

@@ -134,7 +134,7 @@ def test_mtbench_end_to_end_against_fixed_verdicts(tmp_path):
     judge = ScriptedModel(judge_rules, name="judge")
     judge_params = mtbench_judge_params(JudgeConfig(max_tokens=2048, max_reasks=2))
     with RunStore(tmp_path) as store:
-        records, answer_usage, judge_usage, judge_calls = run_mtbench(
+        records, answer_usage, judge_usage, judge_calls, _ = run_mtbench(
             model, judge, store, questions,
             answer_params=SamplingParams(temperature=0.2, top_p=0.95, max_tokens=64, seed=3),
             judge_params=judge_params, progress=False)
@@ -155,7 +155,7 @@ def test_mtbench_end_to_end_against_fixed_verdicts(tmp_path):
     assert [r["scores"] for r in records] == [[6.0, 9.0], [None], [4.5, 4.5]]
     assert records[1]["judge_raw"] == ["I cannot decide on a number."]
     assert records[0]["judge_raw"][1] == "Catchy and in character.\nRating: [[9]]"
-    assert all(r["prompt_version"] == "judge_mtbench@2" for r in records)
+    assert all(r["prompt_version"] == "judge_mtbench@3" for r in records)
     assert answer_usage.completion_tokens > 0 and judge_usage.completion_tokens > 0
 
     # FastChat's numbers: rated turns pooled, the unrated one left out and counted

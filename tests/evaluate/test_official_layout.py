@@ -80,6 +80,8 @@ OFFICIAL = {
 
 
 def reply(messages: list[dict], body: dict) -> str | tuple[str, str]:
+    if "response_format" in body:  # the structured-output probe: this server ignores schemas
+        return "Here is a JSON object: {}"
     if messages[0]["role"] == "system":  # the model under test
         return f"As I recall: {messages[-1]['content']}"
     prompt = messages[-1]["content"]
@@ -103,11 +105,15 @@ def official(tmp_path_factory):
 
 
 def eval_run(root, server, out: str, *extra: str) -> dict:
-    code, _, err = ditto("eval", "run", "--eval", str(root / "eval.jsonl"), "--out", str(root / out),
-                         "--model", "tested", "--base-url", server.base_url, "--judge", "judge",
-                         "--judge-base-url", server.base_url, "--no-progress", *extra)
+    code, _, err = eval_run_output(root, server, out, *extra)
     assert code == 0, err
     return json.loads((root / out / "scores.json").read_text())
+
+
+def eval_run_output(root, server, out: str, *extra: str) -> tuple[int, str, str]:
+    return ditto("eval", "run", "--eval", str(root / "eval.jsonl"), "--out", str(root / out),
+                         "--model", "tested", "--base-url", server.base_url, "--judge", "judge",
+                         "--judge-base-url", server.base_url, "--no-progress", *extra)
 
 
 def plain(scores: dict) -> dict:
@@ -118,13 +124,24 @@ def plain(scores: dict) -> dict:
 def test_tolerant_parsing_reads_every_verdict_and_asks_again_after_a_cut_answer(official):
     root, server = official
     before = len(server.bodies)
-    scores = eval_run(root, server, "tolerant")
+    code, _, err = eval_run_output(root, server, "tolerant")
+    assert code == 0, err
+    scores = json.loads((root / "tolerant" / "scores.json").read_text())
     assert plain(scores) == TOLERANT
-    judge_bodies = [b for b in server.bodies[before:] if b["messages"][0]["role"] == "user"]
+    # the judge was probed for schema enforcement, in both request forms, and seen to ignore
+    # them: it got the paper's free-text prompts, and the notice says so
+    probes = [b for b in server.bodies[before:] if "response_format" in b]
+    assert [p["response_format"]["type"] for p in probes] == ["json_schema", "json_object"]
+    assert "does not enforce JSON schemas" in err
+    judge_bodies = [b for b in server.bodies[before:] if b["messages"][0]["role"] == "user" and b not in probes]
     assert len(judge_bodies) == 3 * 3 * 4 + 1  # three questions x three samples x four turns, one re-ask
+    assert not any("JSON object" in b["messages"][0]["content"] for b in judge_bodies)
     assert all(b["max_tokens"] == 2048 and b["temperature"] == 0.2 for b in judge_bodies)  # the paper's judge
     info = json.loads((root / "tolerant" / "run_info.json").read_text())
     assert info["judge_answers"]["answers_cut"] == {"consistency": 0, "rejection": 0, "knowledge": 1}
+    assert info["judge_answers"]["structured"] is False
+    [probe] = info["judge_answers"]["structured_outputs"]["probes"]
+    assert probe["endpoint"] == server.base_url and probe["enforced"] is False and probe["form"] is None
     code, out, _ = ditto("eval", "score", str(root / "tolerant" / "judged.jsonl"), "--json")
     assert code == 0 and json.loads(out) == TOLERANT
 

@@ -61,6 +61,7 @@ def build_command(
     timeout: float = options.TIMEOUT,
     max_retries: int = options.MAX_RETRIES,
     batch_size: int = options.BATCH_SIZE,
+    structured: str = options.STRUCTURED,
     no_progress: bool = options.NO_PROGRESS,
     shard: str = options.SHARD,
     dry_run: bool = options.DRY_RUN,
@@ -78,7 +79,7 @@ def build_command(
         return
     run_dir = run or options.default_run_dir(out)
     with RunStore(run_dir) as store:
-        backend = options.backend_config(concurrency, timeout, max_retries, batch_size)
+        backend = options.backend_config(concurrency, timeout, max_retries, batch_size, structured)
         model = load_model(teacher, teacher_base_url, backend)
         try:
             items = build_eval_set(pool, model, store, out, config, train_ids=train_ids, run_dir=run_dir,
@@ -152,6 +153,7 @@ def run_command(
     timeout: float = options.TIMEOUT,
     max_retries: int = options.MAX_RETRIES,
     batch_size: int = options.BATCH_SIZE,
+    structured: str = options.STRUCTURED,
     no_progress: bool = options.NO_PROGRESS,
     shard: str = options.SHARD,
     dry_run: bool = options.DRY_RUN,
@@ -174,7 +176,7 @@ def run_command(
     if dry_run:
         print_estimates(estimate_evaluation(items, config))
         return
-    backend = options.backend_config(concurrency, timeout, max_retries, batch_size)
+    backend = options.backend_config(concurrency, timeout, max_retries, batch_size, structured)
     with RunStore(out) as store:
         tested = load_model(model, base_url, backend)
         same_judge = judge == model and judge_base_url == base_url
@@ -210,6 +212,7 @@ def judge_command(
     timeout: float = options.TIMEOUT,
     max_retries: int = options.MAX_RETRIES,
     batch_size: int = options.BATCH_SIZE,
+    structured: str = options.STRUCTURED,
     no_progress: bool = options.NO_PROGRESS,
     shard: str = options.SHARD,
 ) -> None:
@@ -222,7 +225,7 @@ def judge_command(
         judge=judge_config(judge_n, judge_temperature, judge_max_tokens, judge_max_reasks, parsing, seed, prompts),
         label=label or answers.stem,
     )
-    backend = options.backend_config(concurrency, timeout, max_retries, batch_size)
+    backend = options.backend_config(concurrency, timeout, max_retries, batch_size, structured)
     with RunStore(out) as store:
         judge_model = load_model(judge, judge_base_url, backend)
         try:

@@ -36,8 +36,13 @@ def split_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-def backend_config(concurrency: int, timeout: float, max_retries: int, batch_size: int | None) -> BackendConfig:
-    return BackendConfig(concurrency=concurrency, timeout=timeout, max_retries=max_retries, batch_size=batch_size)
+def backend_config(
+    concurrency: int, timeout: float, max_retries: int, batch_size: int | None, structured: str = "auto"
+) -> BackendConfig:
+    return BackendConfig(
+        concurrency=concurrency, timeout=timeout, max_retries=max_retries, batch_size=batch_size,
+        structured=structured,
+    )
 
 MODEL = typer.Option(
     BUILTIN_NAME,
@@ -76,6 +81,7 @@ CONCURRENCY = setting_option(BackendConfig, "concurrency")
 MAX_RETRIES = setting_option(BackendConfig, "max_retries")
 TIMEOUT = setting_option(BackendConfig, "timeout")
 BATCH_SIZE = setting_option(BackendConfig, "batch_size")
+STRUCTURED = setting_option(BackendConfig, "structured")
 NO_PROGRESS = typer.Option(False, "--no-progress", help="Hide the progress bar.")
 SHARD = typer.Option(
     None, "--shard", help="Do only this machine's share, i/N (1 <= i <= N), in its own --run directory; "

@@ -44,6 +44,7 @@ def run_command(
     timeout: float = options.TIMEOUT,
     max_retries: int = options.MAX_RETRIES,
     batch_size: int = options.BATCH_SIZE,
+    structured: str = options.STRUCTURED,
     no_progress: bool = options.NO_PROGRESS,
     dry_run: bool = options.DRY_RUN,
 ) -> None:
@@ -58,7 +59,8 @@ def run_command(
         judge_max_tokens=judge_max_tokens, parsing=parsing, recipe=recipe,  # type: ignore[arg-type]
         method=None if lora is None else ("lora" if lora else "full"), epochs=epochs, train_steps=train_steps,
         lr=lr, max_length=max_length, train_batch_size=train_batch_size, mtbench=mtbench, seed=seed,
-        backend=options.backend_config(concurrency, timeout, max_retries, batch_size), progress=not no_progress,
+        backend=options.backend_config(concurrency, timeout, max_retries, batch_size, structured),
+        progress=not no_progress,
     )
     if dry_run:
         print_estimates(estimate_run(config))

@@ -48,6 +48,7 @@ def simulate_command(
     timeout: float = options.TIMEOUT,
     max_retries: int = options.MAX_RETRIES,
     batch_size: int = options.BATCH_SIZE,
+    structured: str = options.STRUCTURED,
     no_progress: bool = options.NO_PROGRESS,
     shard: str = options.SHARD,
     dry_run: bool = options.DRY_RUN,
@@ -68,7 +69,7 @@ def simulate_command(
     writer = teacher or model
     writer_url = teacher_base_url if teacher else base_url
     with RunStore(run) as store:
-        backend = options.backend_config(concurrency, timeout, max_retries, batch_size)
+        backend = options.backend_config(concurrency, timeout, max_retries, batch_size, structured)
         teacher_model = load_model(writer, writer_url, backend)
         try:
             result = simulate(pool, teacher_model, store, run, config, progress=not no_progress)

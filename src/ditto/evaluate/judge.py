@@ -6,11 +6,13 @@
 - rejection: did the character refuse (1/0)? the most common parsed answer (ties: the first);
 - knowledge: 1-10 with the character's summary and the turn's evidence as tips; the mean.
 
-`JudgeConfig.parsing` chooses how answers are read. "tolerant" (judge_parsing.py) reads the
-shapes judges other than GPT-4 write, never parses an answer cut at the token limit, and asks
-an unparsed sample again (a new, cached sample) up to `max_reasks` times. "official"
-(official_parsing.py) applies the released script's exact rules and asks nothing again.
-Every raw answer is kept either way, so a judged file can be re-read under the other mode.
+`JudgeConfig.parsing` chooses how answers are read. "tolerant" asks for a JSON object under
+each question's schema (`prompts/judge_*.schema.j2`: the analysis first, then the verdict)
+wherever the judge enforces schemas (models/structured.py), reads free text with
+judge_parsing.py elsewhere, never parses an answer cut at the token limit, and asks an
+unparsed sample again (a new, cached sample) up to `max_reasks` times. "official"
+(official_parsing.py) sends the paper's free-text prompts, applies the released script's
+exact rules and asks nothing again. Every raw answer is kept either way.
 """
 
 from __future__ import annotations
@@ -33,17 +35,49 @@ from ditto.evaluate.official_parsing import (
 from ditto.evaluate.records import METRICS, EvalItem, JudgedItem, JudgeSample, TurnJudgement
 from ditto.models import ChatModel
 from ditto.models.calls import complete_until_parsed
+from ditto.models.structured import Form, structured_record, uses_schemas
 from ditto.prompts import render, template_version
+from ditto.prompts.schemas import analysis_chars, render_schema
 from ditto.store import RunStore
 from ditto.types import Message, Usage
 
 
-def judge_prompt(metric: str, item: EvalItem, turn: int, answer: str, prompts_dir) -> str:
+def judge_prompt(metric: str, item: EvalItem, turn: int, answer: str, prompts_dir, structured: bool = False) -> str:
+    """The judge's prompt for one question about one turn; `structured`: it asks for the
+    JSON object of `judge_form`'s schema instead of the paper's free-text verdict."""
     values = dict(
         query=item.prompts[turn], answer=answer, label=item.label, summary=item.summary,
         candidates=item.candidates, evidence=item.evidence[turn] if turn < len(item.evidence) else "",
+        structured=structured,
     )
     return render(f"judge_{metric}", item.lang, prompts_dir, **values)
+
+
+VERDICT_KEYS = {"consistency": "role", "knowledge": "score", "rejection": "refused"}
+
+
+def judge_form(metric: str, item: EvalItem, config: JudgeConfig, structured: bool) -> Form:
+    """How the answer to `metric` about `item` is asked and read: with `structured`, under
+    its schema (the consistency schema's `role` is an enum of the candidates' names) and read
+    from the object, falling back to the free-text parser where the judge does not enforce
+    the schema; without, by `_parser` alone."""
+    from_text = _parser(metric, item, config.parsing)
+    if not structured:
+        return Form(from_text=from_text)
+    names = [candidate_name(c) for c in item.candidates] if metric == "consistency" else []
+    schema = render_schema(
+        f"judge_{metric}", item.lang, config.prompts_dir,
+        names=list(dict.fromkeys(names)), analysis_chars=analysis_chars(config.max_tokens, *names),
+    )
+    key = VERDICT_KEYS[metric]
+
+    def from_object(value: dict):
+        verdict = value[key]
+        if metric == "consistency":
+            return names.index(verdict) if verdict in names else None
+        return float(verdict) if metric == "knowledge" else int(verdict)
+
+    return Form(from_text=from_text, schema=schema, from_object=from_object)
 
 
 def judged_metrics(item: EvalItem) -> tuple[str, ...]:
@@ -110,10 +144,16 @@ class JudgeReport:
     official_dropped_turns: dict[str, int] = field(default_factory=dict)
     """Official parsing only: turns whose answers make the official script raise (and drop
     the dialogue); ditto keeps them with an empty score."""
+    structured: bool = False
+    """Whether the verdicts were asked under their JSON schemas."""
+    structured_outputs: dict = field(default_factory=dict)
+    """`structured_record`: the endpoints' probes and the answers by how they were read."""
 
     def as_dict(self) -> dict:
-        return {"parsing": self.parsing, "requests": self.requests, "answers_cut": self.cut,
-                "samples_unparsed": self.unparsed, "official_dropped_turns": self.official_dropped_turns}
+        return {"parsing": self.parsing, "structured": self.structured, "requests": self.requests,
+                "answers_cut": self.cut, "samples_unparsed": self.unparsed,
+                "official_dropped_turns": self.official_dropped_turns,
+                "structured_outputs": self.structured_outputs}
 
 
 def judge_items(
@@ -130,16 +170,19 @@ def judge_items(
         (metric, i, t) for metric in METRICS for i, item in enumerate(items) if metric in judged_metrics(item)
         for t in range(len(answers[i]))
     ]
+    structured = config.parsing != "official" and bool(tasks) and uses_schemas(judge, store)
+    forms = {(m, i): judge_form(m, items[i], config, structured) for m, i, _ in tasks}
     results = complete_until_parsed(
         judge, store,
-        [[Message(role="user", content=judge_prompt(m, items[i], t, answers[i][t], config.prompts_dir))]
+        [[Message(role="user", content=judge_prompt(m, items[i], t, answers[i][t], config.prompts_dir, structured))]
          for m, i, t in tasks],
-        config.params(), [_parser(m, items[i], config.parsing) for m, i, t in tasks],
+        config.params(), [forms[(m, i)] for m, i, t in tasks],
         max_attempts=config.attempts, parse_cut=config.parsing == "official", description="judge",
         progress=progress,
     )
     report = JudgeReport(usage=results.usage, requests=results.requests, parsing=config.parsing,
-                         cut=dict.fromkeys(METRICS, 0), unparsed=dict.fromkeys(METRICS, 0))
+                         cut=dict.fromkeys(METRICS, 0), unparsed=dict.fromkeys(METRICS, 0), structured=structured,
+                         structured_outputs=structured_record(store, results.structured.as_dict()))
     judgements = [[TurnJudgement() for _ in answers[i]] for i in range(len(items))]
     for (metric, i, t), samples in zip(tasks, results.samples):
         setattr(judgements[i][t], metric,
@@ -148,6 +191,8 @@ def judge_items(
         report.unparsed[metric] += sum(s.value is None for s in samples)
     versions = {
         lang: {m: template_version(f"judge_{m}", lang, config.prompts_dir) for m in METRICS}
+        | ({f"{m}_schema": template_version(f"judge_{m}.schema", lang, config.prompts_dir) for m in METRICS}
+           if structured else {})
         for lang in sorted({item.lang for item in items})
     }
     judged = []

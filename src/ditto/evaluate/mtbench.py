@@ -11,7 +11,10 @@ out of the mean. The score is the mean over every rated turn of every question, 
 turns pooled, as FastChat's `show_result.py` and its category chart compute it.
 
 The judge prompt is ditto's own wording of FastChat's meaning (`prompts/*/judge_mtbench.j2`);
-docs/fidelity.md lists what differs.
+docs/fidelity.md lists what differs. Where the judge enforces JSON schemas and parsing is not
+"official", the grade is asked as an object instead (`judge_mtbench.schema.j2`: the
+explanation, then an integer rating 1-10), so that no grade is lost to a missing `[[N]]`;
+`--parsing official` keeps FastChat's free-text grade.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from ditto.evaluate.config import JudgeConfig
 from ditto.models import ChatModel
 from ditto.models.calls import complete_until_parsed
 from ditto.models.dialogues import Dialogue, complete_dialogues
+from ditto.models.structured import Form, StructuredTally
 from ditto.prompts import render, template_version
+from ditto.prompts.schemas import analysis_chars, render_schema
 from ditto.store import RunStore
 from ditto.types import Message, SamplingParams, Usage
 
@@ -79,12 +84,23 @@ def graded_turns(question: dict) -> list[int]:
     return [0, 1] if len(question["turns"]) == 2 else [0]
 
 
-def grading_prompt(question: dict, answers: list[str], turn: int, prompts_dir: str | Path | None) -> list[Message]:
+def grading_prompt(
+    question: dict, answers: list[str], turn: int, prompts_dir: str | Path | None, structured: bool = False
+) -> list[Message]:
     """The judge's prompt for `turn` (0 or 1) of a question: the question and its answer for
     turn 0, the whole two-turn conversation for turn 1 (the template asks about the last
-    answer when it is given more than one)."""
+    answer when it is given more than one). `structured`: the grade asked as a JSON object."""
     history = [{"question": q, "answer": a} for q, a in zip(question["turns"][: turn + 1], answers[: turn + 1])]
-    return [Message(role="user", content=render("judge_mtbench", "en", prompts_dir, history=history))]
+    text = render("judge_mtbench", "en", prompts_dir, history=history, structured=structured)
+    return [Message(role="user", content=text)]
+
+
+def grading_form(judge_params: SamplingParams, prompts_dir: str | Path | None, structured: bool) -> Form[float]:
+    """FastChat's rule for free text; with `structured`, the schema's integer rating."""
+    if not structured:
+        return Form(from_text=parse_rating)
+    schema = render_schema("judge_mtbench", "en", prompts_dir, analysis_chars=analysis_chars(judge_params.max_tokens))
+    return Form(from_text=parse_rating, schema=schema, from_object=lambda value: float(value["rating"]))
 
 
 def run_mtbench(
@@ -96,8 +112,9 @@ def run_mtbench(
     answer_params: SamplingParams,
     judge_params: SamplingParams,
     prompts_dir: str | Path | None = None,
+    structured: bool = False,
     progress: bool = True,
-) -> tuple[list[dict], Usage, Usage, int]:
+) -> tuple[list[dict], Usage, Usage, int, StructuredTally]:
     """Answer every question over its turns, grade its graded turns once each.
 
     `answer_params` are the evaluation's answer settings (their temperature and top_p are
@@ -111,8 +128,8 @@ def run_mtbench(
     answers = [[a.text for a in d.answers] for d in dialogues]
     grading = [(i, t) for i, q in enumerate(questions) for t in graded_turns(q)]
     graded = complete_until_parsed(
-        judge, store, [grading_prompt(questions[i], answers[i], t, prompts_dir) for i, t in grading],
-        judge_params.model_copy(update={"n": 1}), parse_rating, max_attempts=1,
+        judge, store, [grading_prompt(questions[i], answers[i], t, prompts_dir, structured) for i, t in grading],
+        judge_params.model_copy(update={"n": 1}), grading_form(judge_params, prompts_dir, structured), max_attempts=1,
         description="mt-bench judge", progress=progress,
     )
     verdicts = {key: sample for key, [sample] in zip(grading, graded.samples)}
@@ -129,7 +146,7 @@ def run_mtbench(
         }
         for i, q in enumerate(questions)
     ]
-    return records, answer_usage, graded.usage, graded.requests
+    return records, answer_usage, graded.usage, graded.requests, graded.structured
 
 
 def mtbench_scores(records: list[dict]) -> dict:

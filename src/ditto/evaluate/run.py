@@ -20,6 +20,7 @@ from ditto.evaluate.rollout import rollout
 from ditto.evaluate.scoring import score_records
 from ditto.models import ChatModel
 from ditto.models.calls import retry_report
+from ditto.models.structured import uses_schemas
 from ditto.store import RunStore
 from ditto.types import Usage
 
@@ -74,17 +75,20 @@ def judge_answers(
     started = time.perf_counter() if started is None else started
     rollout_usage = rollout_usage or Usage()
     judged, judge_report = judge_items(judge, store, items, answers, config.judge, progress=progress)
+    mtbench_structured: dict = {}
     judge_usage, judge_calls = judge_report.usage, judge_report.requests
     records = [item.model_dump(mode="json") for item in judged]
     write_jsonl_atomic(out_dir / JUDGED_FILE, records)
     scores = score_records(records)
 
     if config.mtbench_questions and tested is not None:
-        mt_records, mt_answer_usage, mt_judge_usage, mt_calls = run_mtbench(
+        mt_records, mt_answer_usage, mt_judge_usage, mt_calls, mt_tally = run_mtbench(
             tested, judge, store, list(config.mtbench_questions), answer_params=config.answer_params,
             judge_params=mtbench_judge_params(config.judge), prompts_dir=config.judge.prompts_dir,
+            structured=config.judge.parsing != "official" and uses_schemas(judge, store),
             progress=progress,
         )
+        mtbench_structured = mt_tally.as_dict()
         write_jsonl_atomic(out_dir / MTBENCH_FILE, mt_records)
         summary = mtbench_scores(mt_records)
         scores["mtbench_roleplay"] = None if summary["mean"] is None else round(summary["mean"], 2)
@@ -107,6 +111,7 @@ def judge_answers(
         "judge_temperature": config.judge.temperature,
         "judge_max_tokens": config.judge.max_tokens,
         "judge_answers": judge_report.as_dict(),
+        **({"mtbench_structured_outputs": mtbench_structured} if mtbench_structured else {}),
         **(info or {}),
         # read at the end: the model under test may be the judge, and MT-Bench calls it again
         "endpoints": {**({"model": retry_report(tested)} if tested is not None else {}),

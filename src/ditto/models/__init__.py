@@ -30,10 +30,13 @@ def load_model(
             concurrency=backend.concurrency,
             timeout=backend.timeout,
             retry=RetryPolicy(max_retries=backend.max_retries),
+            structured=backend.structured,
         )
     from ditto.models.transformers_backend import TransformersModel
 
-    return TransformersModel(name, device=backend.device, batch_size=backend.batch_size)
+    return TransformersModel(
+        name, device=backend.device, batch_size=backend.batch_size, structured=backend.structured
+    )
 
 
 __all__ = ["BackendConfig", "ChatModel", "complete", "load_model"]

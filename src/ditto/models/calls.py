@@ -5,7 +5,8 @@ store, sends only the rest to the model, and commits each result as it arrives. 
 re-run sends nothing, and a run killed half-way resumes where it stopped.
 
 `complete_until_parsed` is the loop every stage whose answers must have a form runs (query
-lists, judge verdicts, MT-Bench ratings): ask, parse, ask again what did not parse.
+lists, judge verdicts, MT-Bench ratings): ask (under the form's JSON schema when it has one),
+read, ask again what did not read.
 `complete_stream` is the same door for one reply read piece by piece (`ditto chat`).
 """
 
@@ -29,8 +30,9 @@ from rich.progress import (
 from rich.text import Text
 
 from ditto.models.base import ChatModel
+from ditto.models.structured import Form, StructuredTally
 from ditto.store import RunStore, request_key
-from ditto.types import ChatRequest, Completion, Message, SamplingParams, Usage, total_usage
+from ditto.types import ChatRequest, Completion, Message, ResponseSchema, SamplingParams, Usage, total_usage
 
 T = TypeVar("T")
 
@@ -67,15 +69,18 @@ def complete(
     description: str = "generate",
     progress: bool = True,
     first_sample: int | Sequence[int] = 0,
+    schemas: Sequence[ResponseSchema | None] | None = None,
 ) -> list[list[Completion]]:
     """Completions for every conversation: `result[i][s]` is sample `first_sample + s` of
     conversation `i` (`first_sample` may also be given per conversation). A caller that
     retries a failed parse asks again with a later sample index, so each attempt is a
-    distinct, cached sample."""
+    distinct, cached sample. `schemas[i]`, when given, is the response schema of
+    conversation i's requests (part of their key)."""
     firsts = [first_sample] * len(conversations) if isinstance(first_sample, int) else list(first_sample)
+    schemas = list(schemas) if schemas is not None else [None] * len(conversations)
     requests = [
-        ChatRequest(messages=tuple(messages), params=params.for_sample(s), sample_index=s)
-        for messages, first in zip(conversations, firsts)
+        ChatRequest(messages=tuple(messages), params=params.for_sample(s), sample_index=s, response_schema=schema)
+        for messages, first, schema in zip(conversations, firsts, schemas)
         for s in range(first, first + params.n)
     ]
     keys = [request_key(model.cache_id, r) for r in requests]
@@ -131,6 +136,8 @@ class ParsedResults(Generic[T]):
     usage: Usage
     requests: int
     """Answers received, fresh or from the store: one per attempt of each slot."""
+    structured: StructuredTally = field(default_factory=StructuredTally)
+    """Answers per endpoint: enforced, violated, parsed from text, unparsed (`Form.read`)."""
 
 
 def complete_until_parsed(
@@ -138,7 +145,7 @@ def complete_until_parsed(
     store: RunStore,
     conversations: Sequence[Sequence[Message]],
     params: SamplingParams,
-    parse: Callable[[str], T | None] | Sequence[Callable[[str], T | None]],
+    parse: Form[T] | Callable[[str], T | None] | Sequence[Form[T] | Callable[[str], T | None]],
     *,
     max_attempts: int,
     parse_cut: bool = True,
@@ -146,8 +153,9 @@ def complete_until_parsed(
     progress: bool = True,
 ) -> ParsedResults[T]:
     """`params.n` slots per conversation, each asked until its answer parses or it has had
-    `max_attempts` answers. `parse` returns None for an answer it cannot read; it may be
-    one function or one per conversation.
+    `max_attempts` answers. `parse` is a `Form` (its schema goes with the request, its
+    readers return None for an answer that says nothing clear) or a function of the text
+    alone; one for all conversations or one per conversation.
 
     Attempt a of slot s is sample `s + a * n` of its conversation: every retry is a new,
     cached sample, so a re-run or a resumed run asks exactly what it asked before. Each
@@ -158,7 +166,9 @@ def complete_until_parsed(
     with `parse_cut=False` it is not parsed at all (a fragment can look like a verdict: a
     score cut after its first digit) and counts as unparsed."""
     n = params.n
-    parsers = [parse] * len(conversations) if callable(parse) else list(parse)
+    given = [parse] * len(conversations) if callable(parse) or isinstance(parse, Form) else list(parse)
+    forms = [p if isinstance(p, Form) else Form(from_text=p) for p in given]
+    tally = StructuredTally()
     slots = [[ParsedSample[T]() for _ in range(n)] for _ in conversations]
     pending = [(c, s) for c in range(len(conversations)) for s in range(n)]
     answers: list[Completion] = []
@@ -169,6 +179,7 @@ def complete_until_parsed(
         results = complete(
             model, store, [conversations[c] for c, _ in pending], params.model_copy(update={"n": 1}),
             description=label, progress=progress, first_sample=[s + attempt * n for _, s in pending],
+            schemas=[forms[c].schema for c, _ in pending],
         )
         still_pending = []
         for (c, s), [completion] in zip(pending, results):
@@ -177,11 +188,16 @@ def complete_until_parsed(
             slot.raws.append(completion.text)
             was_cut = completion.finish_reason == "length"
             slot.cut += was_cut
-            slot.value = None if was_cut and not parse_cut else parsers[c](completion.text)
+            if was_cut and not parse_cut:
+                slot.value, outcome = None, ("violated" if completion.structured == "enforced" else "unparsed")
+            else:
+                slot.value, outcome = forms[c].read(completion)
+            if forms[c].schema is not None:
+                tally.add(completion.endpoint, outcome)
             if slot.value is None:
                 still_pending.append((c, s))
         pending = still_pending
-    return ParsedResults(samples=slots, usage=total_usage(answers), requests=len(answers))
+    return ParsedResults(samples=slots, usage=total_usage(answers), requests=len(answers), structured=tally)
 
 
 def retry_report(model: ChatModel) -> dict:

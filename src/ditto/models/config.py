@@ -1,4 +1,5 @@
-"""How a model is reached and run: speed and robustness settings, never part of a cache key.
+"""How a model is reached and run: speed and robustness settings, never part of a cache key
+(`structured` decides whether a schema is sent; the schema itself is in the key).
 
 One dataclass for every command that calls a model, so `ditto simulate`, `ditto eval`,
 `ditto generate` and `ditto run` share one default for each, and the library's `load_model`
@@ -33,6 +34,12 @@ class BackendConfig:
         min=1,
     )
     device: str | None = setting(None, "Local generation device [default: cuda when present, else cpu].")
+    structured: str = setting(
+        "auto",
+        "JSON schemas for answers with a form (queries, judge verdicts, ratings): auto (probe each server once "
+        "per run; schema where it is enforced, else free text), on (stop if a server does not enforce), off.",
+        choices=("auto", "on", "off"),
+    )
 
     def __post_init__(self) -> None:
         check_settings(self)

@@ -8,6 +8,8 @@ requests go to the others at once, and it is tried again when the cool-down ends
 Transient failures (429, 5xx, timeouts, resets, bodies cut short) are retried with
 exponential backoff and full jitter, waiting at least as long as the server's Retry-After.
 The API key is read from the environment and lives only in the request header.
+A request with a response schema carries it only to endpoints that were probed and seen to
+enforce one (`schema_probe.py`), in the form each takes; the others get free text.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import httpx
+from rich.console import Console
 
 from ditto.errors import DittoError
 from ditto.models.config import BackendConfig
+from ditto.models.schema_probe import ProbeResult, probe_endpoint, response_format
+from ditto.models.structured import check_mode
 from ditto.retry import RetryPolicy, TransientError, parse_retry_after
 from ditto.types import ChatRequest, Completion, Usage
 
@@ -100,6 +105,7 @@ class OpenAIChatModel:
         retry: RetryPolicy | None = None,
         api_key: str | None = None,
         check_reachable: bool = True,
+        structured: str = BackendConfig.structured,
     ) -> None:
         if not base_urls:
             raise DittoError("--base-url: at least one URL is needed")
@@ -115,6 +121,9 @@ class OpenAIChatModel:
             raise DittoError(f"{' or '.join(API_KEY_VARIABLES)}: the API key holds a control character")
         self.endpoints = [Endpoint(url) for url in self.base_urls]
         self._turn = itertools.count()
+        self.structured = check_mode(structured)
+        self.probes: dict[str, ProbeResult] = {}
+        """What the structured-output probe found per base URL, once per run (this object)."""
         if check_reachable:
             self._check_reachable()
 
@@ -140,7 +149,52 @@ class OpenAIChatModel:
                 errors.append(f"{url} ({type(exc).__name__})")
         raise DittoError(f"--base-url: cannot reach {', '.join(errors)}")
 
-    def payload(self, request: ChatRequest) -> dict:
+    def structured_outputs(self, store=None) -> bool:
+        """Whether requests with a form should carry their schema (module `structured`):
+        with --structured auto or on, each endpoint is probed once (recorded in `store`'s
+        run directory when given) and gets schemas only if it enforces them; "on" stops the
+        run when one does not. True when at least one endpoint enforces."""
+        if self.structured == "off":
+            return False
+        for url in self.base_urls:
+            if url not in self.probes:
+                self.probes[url] = self._probe(url)
+                result = self.probes[url]
+                if store is not None:
+                    store.record_probe(self.cache_id, url, result.form, result.enforced, result.detail)
+                if not result.enforced:
+                    if self.structured == "on":
+                        raise DittoError(
+                            f"--structured on: {url} does not enforce JSON schemas ({result.detail}); "
+                            "use --structured auto to read its answers as free text"
+                        )
+                    Console(stderr=True).print(
+                        f"structured outputs: {url} does not enforce JSON schemas ({result.detail}); "
+                        "its answers are read as free text", markup=False, highlight=False,
+                    )
+        return any(self.probes[url].enforced for url in self.base_urls)
+
+    def _probe(self, url: str) -> ProbeResult:
+        with httpx.Client(headers=self._headers(), timeout=self.timeout) as client:
+            for attempt in range(self.retry.max_retries + 1):
+                try:
+                    return probe_endpoint(client, url, self.model)
+                except httpx.HTTPError as exc:
+                    failure = f"probe failed: {type(exc).__name__}"
+                    if attempt < self.retry.max_retries:
+                        time.sleep(self.retry.delay(attempt, None))
+        return ProbeResult(None, failure)
+
+    def schema_form(self, url: str) -> str | None:
+        """The response_format form `url` enforces, probing it first if this run has not."""
+        if self.structured == "off":
+            return None
+        if url not in self.probes:
+            self.structured_outputs()
+        return self.probes[url].form
+
+    def payload(self, request: ChatRequest, form: str | None = None) -> dict:
+        """The request body; with `form`, the request's schema in that form (`schema_probe`)."""
         params = request.params
         body: dict = {
             "model": self.model,
@@ -159,6 +213,8 @@ class OpenAIChatModel:
             # out when unset, so the server keeps its own default (llama-cpp-python's is 1.1).
             body["repetition_penalty"] = params.repetition_penalty
             body["repeat_penalty"] = params.repetition_penalty
+        if request.response_schema is not None and form is not None:
+            body["response_format"] = response_format(form, request.response_schema)
         return body
 
     async def _post_once(self, client: httpx.AsyncClient, url: str, body: dict) -> Completion:
@@ -204,19 +260,21 @@ class OpenAIChatModel:
         return min(up, key=lambda e: (e.in_flight, (self.endpoints.index(e) - turn) % count))
 
     async def _complete(self, client: httpx.AsyncClient, request: ChatRequest) -> Completion:
-        body = self.payload(request)
         for attempt in itertools.count():
             endpoint = self._pick_endpoint()
             wait = endpoint.down_until - time.monotonic()
             if wait > 0:  # every endpoint is set aside: wait for the first to come back
                 await asyncio.sleep(wait)
             url = endpoint.url
+            form = self.schema_form(url) if request.response_schema is not None else None
+            body = self.payload(request, form)
             endpoint.in_flight += 1
             self.stats.sent[url] = self.stats.sent.get(url, 0) + 1
             try:
                 completion = await self._post_once(client, url, body)
                 endpoint.recovered()
-                return completion
+                structured = None if request.response_schema is None else ("enforced" if form else "text")
+                return completion.model_copy(update={"endpoint": url, "structured": structured})
             except TransientError as exc:
                 self.stats.count_retry(url, reason_of(exc))
                 if attempt >= self.retry.max_retries:
@@ -256,6 +314,8 @@ class OpenAIChatModel:
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     def generate(self, requests: Sequence[ChatRequest]) -> Iterator[tuple[int, Completion]]:
+        if any(r.response_schema is not None for r in requests):
+            self.structured_outputs()  # probe here, not from the event loop
         results: queue.Queue = queue.Queue()
         stop = threading.Event()
         done = object()

@@ -11,6 +11,10 @@ settings and the seed alone, never on the batch size, its neighbours in the batc
 order (as vLLM's per-request seeds do). `stream` gives one reply in pieces as it is generated,
 through the same batch code, so a seed gives the same reply streamed or not. A repetition
 penalty (`RowRepetitionPenalty`) is kept to each row's own tokens for the same reason.
+A request with a response schema is answered under it: `ditto.models.grammar` masks the
+row's disallowed tokens to -inf after the penalty and before the draw (each row its own
+grammar, or none), so a seed gives the same answer in any batch here too; its completion
+says `structured="enforced"`.
 
 On CUDA, generation runs the way transformers makes fast with its own parts: a static KV
 cache, which lets `generate` compile its decoding step with CUDA graphs (transformers'
@@ -33,6 +37,7 @@ from collections import defaultdict
 from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 
+from ditto.errors import DittoError
 from ditto.models.config import LOCAL_BATCH_CPU, LOCAL_BATCH_GPU
 from ditto.models.huggingface import (
     end_of_turn_ids,
@@ -41,7 +46,8 @@ from ditto.models.huggingface import (
     merge_system_into_first_user,
     resolve_source,
 )
-from ditto.types import ChatRequest, Completion, Message, SamplingParams, Usage
+from ditto.models.structured import check_mode
+from ditto.types import ChatRequest, Completion, Message, ResponseSchema, SamplingParams, Usage
 
 BUCKET = 64
 """Static-cache batches pad prompt lengths and cache lengths up to a multiple of this."""
@@ -251,6 +257,7 @@ class TransformersModel:
         model=None,
         tokenizer=None,
         static_cache: bool | None = None,
+        structured: str = "auto",
     ) -> None:
         """Cheap: checks the source and names the model; weights load at the first generate,
         so that a run answered entirely from the store never pays for loading. `model` and
@@ -266,6 +273,8 @@ class TransformersModel:
         self.cache_id = f"transformers:{name}:{local_fingerprint(self.source, self.gguf_file)}"
         self.model, self.tokenizer = model, tokenizer
         self._counting_tokenizer = None
+        self._grammars = None  # built at the first request with a response schema
+        self.structured = check_mode(structured)
         if model is not None and tokenizer is not None:
             self._prepare()
 
@@ -312,7 +321,6 @@ class TransformersModel:
         if tokenizer is None:
             from transformers import AutoTokenizer
 
-            from ditto.errors import DittoError
             from ditto.models.huggingface import loadable_source
 
             try:
@@ -352,7 +360,8 @@ class TransformersModel:
             for start in range(0, len(indices), self.batch_size):
                 batch = indices[start : start + self.batch_size]
                 seeds = [requests[i].params.seed for i in batch]
-                completions = self._generate_batch([prompts[i] for i in batch], params, seeds)
+                schemas = [requests[i].response_schema for i in batch]
+                completions = self._generate_batch([prompts[i] for i in batch], params, seeds, schemas)
                 yield from zip(batch, completions)
 
     def stream(self, request: ChatRequest) -> Generator[str, None, Completion]:
@@ -371,7 +380,8 @@ class TransformersModel:
         if self._stream_thread is None:
             self._stream_thread = ThreadPoolExecutor(1, thread_name_prefix="ditto-stream")
         future = self._stream_thread.submit(
-            self._generate_batch, [prompt], params, [params.seed], streamer=tokens, cancel=cancel
+            self._generate_batch, [prompt], params, [params.seed], [request.response_schema],
+            streamer=tokens, cancel=cancel,
         )
         future.add_done_callback(lambda _: tokens.end())  # also when it failed
         shown, generated = "", []
@@ -404,10 +414,46 @@ class TransformersModel:
             text = text[:-1]
         return text
 
-    def _generation_kwargs(self, params: SamplingParams, seeds: Sequence[int | None]) -> dict:
+    def structured_outputs(self, store=None) -> bool:
+        """Whether requests with a form carry their schema (module `structured`): locally the
+        grammar engine enforces it, so with --structured auto or on, yes, once the engine
+        imports ("auto" falls back to free text with a notice when it is not installed, "on"
+        stops). `store` is unused: there is no endpoint to probe."""
+        if self.structured == "off":
+            return False
+        from ditto.models.grammar import import_engine
+
+        try:
+            import_engine()
+        except DittoError as exc:
+            if self.structured == "on":
+                raise
+            from rich.console import Console
+
+            Console(stderr=True).print(f"structured outputs: {exc}; answers are read as free text",
+                                       markup=False, highlight=False)
+            return False
+        return True
+
+    def grammars(self):
+        """This model's grammar engine (`ditto.models.grammar`), built at its first use."""
+        if self._grammars is None:
+            from ditto.models.grammar import Grammars
+
+            vocab_size = self.model.get_output_embeddings().weight.shape[0]
+            self._grammars = Grammars(self.tokenizer, self.eos_token_ids, vocab_size)
+        return self._grammars
+
+    def _generation_kwargs(
+        self,
+        params: SamplingParams,
+        seeds: Sequence[int | None],
+        schemas: Sequence[ResponseSchema | None] = (),
+    ) -> dict:
         """`generate`'s arguments for a batch with one row per seed (more rows are fillers):
         the same for batches and streams. Sampling is `SeededSampler`'s, so `generate` itself
-        decodes greedily either way."""
+        decodes greedily either way. Rows with a response schema are masked to their grammar
+        first (`GrammarProcessor`), so that the draw only sees allowed tokens."""
         from transformers import LogitsProcessorList
 
         kwargs = {
@@ -421,6 +467,8 @@ class TransformersModel:
             "pad_token_id": self.tokenizer.pad_token_id,
         }
         kwargs["logits_processor"] = LogitsProcessorList()
+        if any(schema is not None for schema in schemas):
+            kwargs["logits_processor"].append(self.grammars().processor(schemas))
         if params.temperature > 0:
             kwargs["logits_processor"].append(SeededSampler(params, seeds, self.device))
         if params.stop:
@@ -432,16 +480,19 @@ class TransformersModel:
         prompts: list[list[int]],
         params: SamplingParams,
         seeds: list[int | None],
+        schemas: list[ResponseSchema | None] | None = None,
         *,
         streamer: TokenQueue | None = None,
         cancel: threading.Event | None = None,
     ) -> list[Completion]:
-        """One batch through `generate`. `streamer` gets the first row's tokens as they come;
-        once `cancel` is set, the batch stops at its next step."""
+        """One batch through `generate`; `schemas[i]`, when given, the response schema of
+        row i. `streamer` gets the first row's tokens as they come; once `cancel` is set, the
+        batch stops at its next step."""
         import torch
         from transformers import StoppingCriteriaList
 
-        kwargs = self._generation_kwargs(params, seeds)
+        schemas = schemas or [None] * len(prompts)
+        kwargs = self._generation_kwargs(params, seeds, schemas)
         kwargs["stopping_criteria"] = StoppingCriteriaList([Cancelled(cancel)] if cancel else [])
         if streamer is not None:
             kwargs["streamer"] = streamer
@@ -468,12 +519,12 @@ class TransformersModel:
                 if self.model.config._attn_implementation == DECODE_ATTENTION:
                     self.model.set_attn_implementation("sdpa")
                 return self._generate_batch(
-                    prompts, params, seeds, streamer=streamer, cancel=cancel
+                    prompts, params, seeds, schemas, streamer=streamer, cancel=cancel
                 )
         new_tokens = output[: len(prompts), padded["input_ids"].shape[1] :].tolist()
         return [
-            self._completion(tokens, len(prompt), params)
-            for tokens, prompt in zip(new_tokens, prompts)
+            self._completion(tokens, len(prompt), params, schema)
+            for tokens, prompt, schema in zip(new_tokens, prompts, schemas)
         ]
 
     def repetition_penalty(self, params: SamplingParams) -> float | None:
@@ -531,13 +582,18 @@ class TransformersModel:
                 text, finish_reason = text[: text.index(stop)], "stop"
         return tokens, text, finish_reason
 
-    def _completion(self, tokens: list[int], prompt_len: int, params: SamplingParams) -> Completion:
+    def _completion(
+        self, tokens: list[int], prompt_len: int, params: SamplingParams, schema: ResponseSchema | None = None
+    ) -> Completion:
         tokens, text, finish_reason = self._reply(tokens, params)
         usage = Usage(prompt_tokens=prompt_len, completion_tokens=len(tokens))
-        return Completion(text=text.strip(), finish_reason=finish_reason, usage=usage)
+        structured = None if schema is None else "enforced"
+        return Completion(
+            text=text.strip(), finish_reason=finish_reason, usage=usage, endpoint="local", structured=structured
+        )
 
     def close(self) -> None:
         if self._stream_thread is not None:
             self._stream_thread.shutdown()
         self.model = self.tokenizer = self._cache = self._cache_shape = self._stream_thread = None
-        self._counting_tokenizer = None
+        self._counting_tokenizer = self._grammars = None

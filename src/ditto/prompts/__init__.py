@@ -43,7 +43,8 @@ def _environment(search_path: tuple[str, ...]) -> ImmutableSandboxedEnvironment:
 
 
 def _search_path(lang: str, prompts_dir: str | Path | None) -> tuple[str, ...]:
-    """A user's folder first (its `<lang>/` subfolder, then itself), then the package's."""
+    """A user's folder first (its `<lang>/` subfolder, then itself), then the package's
+    (its `<lang>/` subfolder for prompts, then its root, where the response schemas are)."""
     paths = []
     if prompts_dir is not None:
         user = Path(prompts_dir)
@@ -51,7 +52,7 @@ def _search_path(lang: str, prompts_dir: str | Path | None) -> tuple[str, ...]:
             raise DittoError(f"--prompts {prompts_dir}: no such folder")
         paths += [str(user / lang), str(user)]
     language = lang if (PACKAGE_PROMPTS / lang).is_dir() else "en"
-    paths.append(str(PACKAGE_PROMPTS / language))
+    paths += [str(PACKAGE_PROMPTS / language), str(PACKAGE_PROMPTS)]
     return tuple(paths)
 
 

@@ -15,11 +15,19 @@ from pathlib import Path
 from ditto.characters.profile import Profile
 from ditto.models import ChatModel
 from ditto.models.calls import complete_until_parsed
+from ditto.models.structured import Form, uses_schemas
 from ditto.prompts import render
+from ditto.prompts.schemas import render_schema
 from ditto.simulate.config import SimulateConfig
 from ditto.simulate.pairing import profile_key
 from ditto.simulate.profile_text import ProfileText
-from ditto.simulate.query_parsing import ParsedQueries, parse_queries
+from ditto.simulate.query_parsing import (
+    MAX_QUESTION_CHARS,
+    MIN_QUESTION_CHARS,
+    ParsedQueries,
+    kept_questions,
+    parse_queries,
+)
 from ditto.store import RunStore
 from ditto.types import Message, SamplingParams, Usage
 
@@ -47,8 +55,15 @@ def default_profile_text() -> ProfileText:
 
 
 def query_prompt(
-    owner: Profile, other: Profile, k: int, prompts_dir: str | Path | None, profile_text: ProfileText | None = None
+    owner: Profile,
+    other: Profile,
+    k: int,
+    prompts_dir: str | Path | None,
+    profile_text: ProfileText | None = None,
+    structured: bool = False,
 ) -> list[Message]:
+    """The query-writing prompt; `structured`: it asks for the object of `query_form`'s
+    schema instead of a bare JSON list."""
     profile_text = profile_text or default_profile_text()
     text = render(
         "query_simulation",
@@ -61,8 +76,30 @@ def query_prompt(
         a_article=profile_text.article(owner),
         b_article=profile_text.article(other),
         k=k,
+        structured=structured,
     )
     return [Message(role="user", content=text)]
+
+
+def query_form(k: int, lang: str, prompts_dir: str | Path | None, structured: bool) -> Form[ParsedQueries]:
+    """How a query answer is read: `parse_queries` for free text; with `structured`, the
+    schema of exactly `k` questions of acceptable length, whose object goes through the same
+    question checks. An answer with no question left is unread (None): it is asked again."""
+
+    def from_text(text: str) -> ParsedQueries | None:
+        parsed = parse_queries(text, expected=k)
+        return parsed if parsed.questions else None
+
+    def from_object(value: dict) -> ParsedQueries | None:
+        parsed = kept_questions(value["questions"], expected=k)
+        return parsed if parsed.questions else None
+
+    if not structured:
+        return Form(from_text=from_text)
+    schema = render_schema(
+        "query_simulation", lang, prompts_dir, k=k, min_chars=MIN_QUESTION_CHARS, max_chars=MAX_QUESTION_CHARS
+    )
+    return Form(from_text=from_text, schema=schema, from_object=from_object)
 
 
 def simulate_queries(
@@ -76,24 +113,23 @@ def simulate_queries(
     prompts_dir: str | Path | None = None,
     profile_text: ProfileText | None = None,
     progress: bool = True,
-) -> tuple[list[QuerySet], Usage]:
-    """One `QuerySet` per (owner, other) pair, in the order given, and the tokens spent."""
+) -> tuple[list[QuerySet], Usage, dict]:
+    """One `QuerySet` per (owner, other) pair, in the order given, the tokens spent, and the
+    answers per endpoint by how they were read (`StructuredTally.as_dict`)."""
     sets = [QuerySet(owner=a, other=b) for a, b in pairs]
     # Requests that share a profile prefix go out together (prefix caching in vLLM/SGLang).
     order = sorted(range(len(sets)), key=lambda i: sets[i].key)
-
-    def parse(text: str) -> ParsedQueries | None:
-        parsed = parse_queries(text, expected=k)
-        return parsed if parsed.questions else None
-
+    structured = uses_schemas(model, store) if sets else False
+    forms = {lang: query_form(k, lang, prompts_dir, structured) for lang in {s.owner.lang for s in sets}}
     results = complete_until_parsed(
-        model, store, [query_prompt(sets[i].owner, sets[i].other, k, prompts_dir, profile_text) for i in order],
-        params.model_copy(update={"n": 1}), parse, max_attempts=max_attempts, description="queries",
-        progress=progress,
+        model, store,
+        [query_prompt(sets[i].owner, sets[i].other, k, prompts_dir, profile_text, structured) for i in order],
+        params.model_copy(update={"n": 1}), [forms[sets[i].owner.lang] for i in order],
+        max_attempts=max_attempts, description="queries", progress=progress,
     )
     for index, [sample] in zip(order, results.samples):
         query_set = sets[index]
         query_set.raw = sample.raws
         if sample.value is not None:
             query_set.questions, query_set.method = sample.value.questions, sample.value.method
-    return sets, results.usage
+    return sets, results.usage, results.structured.as_dict()

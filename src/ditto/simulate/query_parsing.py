@@ -167,6 +167,14 @@ def parse_queries(text: str, expected: int | None = None) -> ParsedQueries:
     if not raw:
         raw = _from_lines(body)
         result.method = "list" if raw else "failed"
+    return kept_questions(raw, expected, result)
+
+
+def kept_questions(raw: list[str], expected: int | None = None, result: ParsedQueries | None = None) -> ParsedQueries:
+    """The questions of `raw` that pass the checks (cleaned, not empty, not too long, not a
+    repeat, a question), the others in `rejected` with the reason; `expected` caps how many
+    are kept. The one filter for questions read from free text and from a valid object."""
+    result = result if result is not None else ParsedQueries(method="structured")
     seen: set[str] = set()
     for item in raw:
         question = _clean(item)

@@ -25,6 +25,7 @@ from ditto.errors import DittoError
 from ditto.models import ChatModel
 from ditto.models.base import token_counter
 from ditto.models.calls import retry_report
+from ditto.models.structured import structured_record
 from ditto.prompts import template_version
 from ditto.simulate.config import SimulateConfig
 from ditto.simulate.pairing import pick_partners, profile_key
@@ -137,7 +138,7 @@ def simulate(
     left_out = left_out_characters(pool, config)
     profile_text = ProfileText.from_config(config, token_counter(teacher))
     started = time.perf_counter()
-    query_sets, query_usage = simulate_queries(
+    query_sets, query_usage, structured = simulate_queries(
         teacher, store, list(pairs.values()),
         k=config.queries_per_pair, params=config.query_params, max_attempts=config.max_attempts,
         prompts_dir=config.prompts_dir, profile_text=profile_text, progress=progress,
@@ -175,6 +176,7 @@ def simulate(
     files = write_exports(samples, out_dir, push_to_hub=config.push_to_hub)
     stages = {"queries": (query_seconds, query_usage), "responses": (response_seconds, response_usage)}
     stats = simulation_stats(characters, query_sets, plans, sessions, stages, teacher, config, left_out)
+    stats["structured_outputs"] = structured_record(store, structured)
     write_text_atomic(out_dir / "stats.json", json.dumps(stats, indent=2, ensure_ascii=False))
     files["stats"] = str(out_dir / "stats.json")
     return SimulateResult(sessions=sessions, samples=samples, stats=stats, files=files)

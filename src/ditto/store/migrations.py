@@ -19,6 +19,21 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
     );
     """,
+    # 2, 3: where each answer came from (a base URL, or "local") and, for a request with a
+    # response schema, whether the schema was enforced or the answer read from free text.
+    "ALTER TABLE requests ADD COLUMN endpoint TEXT",
+    "ALTER TABLE requests ADD COLUMN structured TEXT",
+    # 4: what each endpoint's structured-output probe found (one row per probe).
+    """
+    CREATE TABLE endpoint_probes (
+        model TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        form TEXT,
+        enforced INTEGER NOT NULL,
+        detail TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    """,
 ]
 
 

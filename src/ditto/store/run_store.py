@@ -30,9 +30,12 @@ LOCK_NAME = "lock"
 def request_key(cache_id: str, request: ChatRequest) -> str:
     """sha256 of the compact, key-sorted JSON (`ensure_ascii=False`) of {"model": cache_id,
     "messages": [{"role", "content"}...], "params": the sampling settings without `n`,
-    "sample_index"}. A setting added after stores existed is left out of "params" while it
-    keeps its neutral value (`repetition_penalty` None), so that every key made before it
-    came stays the same and old run directories keep their results."""
+    "sample_index"} and, for a request with a response schema, "schema": [its name, its
+    JSON text] (text, so that its property order, which decides what a constrained model
+    writes first, counts). A setting added after stores existed is left out while it keeps
+    its neutral value (`repetition_penalty` None, no schema), so that every key made before
+    it came stays the same and old run directories keep their results. How an answer is
+    parsed is not in the key: stored answers are parsed again by a changed parser."""
     params = request.params.model_dump(exclude={"n"})
     if params["repetition_penalty"] is None:
         del params["repetition_penalty"]
@@ -42,6 +45,8 @@ def request_key(cache_id: str, request: ChatRequest) -> str:
         "params": params,
         "sample_index": request.sample_index,
     }
+    if request.response_schema is not None:
+        material["schema"] = [request.response_schema.name, request.response_schema.text]
     encoded = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(encoded.encode()).hexdigest()
 
@@ -84,16 +89,18 @@ class RunStore:
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self.db.execute(
-                f"SELECT key, text, finish_reason, prompt_tokens, completion_tokens "
+                f"SELECT key, text, finish_reason, prompt_tokens, completion_tokens, endpoint, structured "
                 f"FROM requests WHERE key IN ({marks})",
                 chunk,
             )
-            for key, text, finish_reason, prompt_tokens, completion_tokens in rows:
+            for key, text, finish_reason, prompt_tokens, completion_tokens, endpoint, structured in rows:
                 found[key] = Completion(
                     text=text,
                     finish_reason=finish_reason,
                     usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens),
                     cached=True,
+                    endpoint=endpoint,
+                    structured=structured,
                 )
         return found
 
@@ -102,7 +109,8 @@ class RunStore:
     ) -> None:
         self.db.execute(
             "INSERT OR IGNORE INTO requests (key, model, request, sample_index, text, finish_reason,"
-            " prompt_tokens, completion_tokens, latency_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " prompt_tokens, completion_tokens, latency_s, endpoint, structured)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 key,
                 cache_id,
@@ -113,8 +121,27 @@ class RunStore:
                 completion.usage.prompt_tokens,
                 completion.usage.completion_tokens,
                 latency_s,
+                completion.endpoint,
+                completion.structured,
             ),
         )
+
+    def record_probe(self, model: str, endpoint: str, form: str | None, enforced: bool, detail: str) -> None:
+        """Keep what a structured-output probe of `endpoint` found, for the run's record."""
+        self.db.execute(
+            "INSERT INTO endpoint_probes (model, endpoint, form, enforced, detail) VALUES (?, ?, ?, ?, ?)",
+            (model, endpoint, form, int(enforced), detail),
+        )
+
+    def probes(self) -> list[dict]:
+        """Every probe recorded in this run directory, oldest first."""
+        rows = self.db.execute(
+            "SELECT model, endpoint, form, enforced, detail, created_at FROM endpoint_probes ORDER BY rowid"
+        )
+        return [
+            {"model": m, "endpoint": e, "form": f, "enforced": bool(x), "detail": d, "at": at}
+            for m, e, f, x, d, at in rows
+        ]
 
     def merge_from(self, other: RunStore) -> tuple[int, int, int]:
         """Copy in every result `other` has and this store lacks, in one transaction.
