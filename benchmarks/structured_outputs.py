@@ -4,7 +4,8 @@ On the builtin model, through transformers and through a real llama.cpp server o
 GGUF, each with `--structured off` (free text and the tolerant parsers: before) and
 `--structured auto` (schemas where enforced: after):
 
-- `ditto simulate`: query-simulation attempts, the share that failed to parse, query sets lost;
+- `ditto simulate` (English, 512 tokens as `make demo`): query-simulation attempts, the
+  share that failed to parse, query sets lost;
 - `ditto eval run` on one fixed eval set: judge samples unparsed, answers cut, judge output
   tokens, wall time;
 - `ditto run` at its defaults (transformers, as `make demo` runs it): wall time.
@@ -30,11 +31,15 @@ from pathlib import Path
 import httpx
 
 MODES = ("off", "auto")
+MAX_TOKENS = 512
+"""Per query list and simulated reply: `ditto run`'s limit on the builtin model (make demo's)."""
 RESULTS = Path(__file__).parent / "results" / "structured_outputs.json"
 
 
-def ditto(*args: str) -> float:
-    """Run one ditto command; its wall time in seconds."""
+def ditto(*args: str, fresh: Path | None = None) -> float:
+    """Run one ditto command; its wall time in seconds. `fresh`: a folder deleted first."""
+    if fresh is not None:
+        shutil.rmtree(fresh, ignore_errors=True)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "ditto", *args, "--no-progress"], check=True,
                    env=os.environ | {"PYTHONUNBUFFERED": "1"})
@@ -64,7 +69,8 @@ def start_llama_server(log: Path) -> tuple[subprocess.Popen, str]:
 
 def simulate(out: Path, mode: str, server: list[str], limit: int, turns: int) -> dict:
     seconds = ditto("simulate", "--model", "builtin", *server, "--characters", "builtin", "--limit", str(limit),
-                    "--turns", str(turns), "--structured", mode, "--out", str(out))
+                    "--lang", "en", "--turns", str(turns), "--max-tokens", str(MAX_TOKENS), "--structured", mode,
+                    "--run", str(out), fresh=out)
     stats = json.loads((out / "stats.json").read_text())
     return {"seconds": round(seconds, 1), "query_sets": stats["query_sets"], "query_attempts": stats["query_attempts"],
             "parse_failure_rate": stats["parse_failure_rate"], "query_sets_failed": stats["query_sets_failed"],
@@ -75,7 +81,7 @@ def simulate(out: Path, mode: str, server: list[str], limit: int, turns: int) ->
 def evaluate(out: Path, eval_file: Path, mode: str, server: list[str], judge_server: list[str]) -> dict:
     seconds = ditto("eval", "run", "--eval", str(eval_file), "--model", "builtin", *server, "--judge", "builtin",
                     *judge_server, "--max-tokens", "96", "--judge-max-tokens", "256", "--structured", mode,
-                    "--out", str(out))
+                    "--out", str(out), fresh=out)
     info = json.loads((out / "run_info.json").read_text())
     answers = info["judge_answers"]
     return {"seconds": round(seconds, 1), "judge_requests": answers["requests"],
@@ -88,22 +94,24 @@ def evaluate(out: Path, eval_file: Path, mode: str, server: list[str], judge_ser
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, required=True, help="fresh folder for the runs (deleted first)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="folder for the runs (each run's folder is deleted first; an eval.jsonl there is kept)")
     parser.add_argument("--limit", type=int, default=2, help="characters simulated per path and mode")
     parser.add_argument("--turns", type=int, default=2)
     parser.add_argument("--skip-run", action="store_true", help="leave out `ditto run` at its defaults (~25 min)")
     args = parser.parse_args()
-    shutil.rmtree(args.out, ignore_errors=True)
-    args.out.mkdir(parents=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     results: dict = {"cores": os.cpu_count(), "limit": args.limit, "turns": args.turns, "paths": {}}
-
-    # one eval set for every evaluation, built once (2 held-out characters, 2 turns)
-    eval_file = args.out / "eval.jsonl"
-    ditto("eval", "build", "--teacher", "builtin", "--limit", "2", "--turns", "2", "--out", str(eval_file),
-          "--run", str(args.out / "eval-build"))
 
     process, url = start_llama_server(args.out / "llama-server.log")
     try:
+        # one eval set for every evaluation, built once through the server (3 held-out
+        # characters, 2 turns; 1,024 tokens, since a reply cut at the limit ends its dialogue)
+        eval_file = args.out / "eval.jsonl"
+        if not eval_file.exists():
+            ditto("eval", "build", "--teacher", "builtin", "--teacher-base-url", url, "--limit", "3", "--lang", "en",
+                  "--turns", "2", "--max-tokens", "1024", "--out", str(eval_file), "--run",
+                  str(args.out / "eval-build"))
         paths = {"transformers": ([], []), "llama.cpp server": (["--base-url", url], ["--judge-base-url", url])}
         for path, (server, judge_server) in paths.items():
             slug = path.split()[0].replace(".", "")
@@ -120,7 +128,8 @@ def main() -> None:
 
     if not args.skip_run:
         results["ditto_run"] = {
-            mode: round(ditto("run", "--out", str(args.out / f"run-{mode}"), "--structured", mode), 1)
+            mode: round(ditto("run", "--out", str(args.out / f"run-{mode}"), "--structured", mode,
+                              fresh=args.out / f"run-{mode}"), 1)
             for mode in MODES
         }
     (args.out / "structured_outputs.json").write_text(json.dumps(results, indent=2))

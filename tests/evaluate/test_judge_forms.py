@@ -81,6 +81,13 @@ def test_query_objects_go_through_the_question_checks():
     assert outcome == "enforced" and value.questions == ["Where were you born?", "What is your war?"]
     assert [reason for _, reason in value.rejected] == ["duplicate"]
     assert form.read(enforced({"questions": ["Where were you born?", "Why?"]}))[1] == "violated"  # 2 of 3
+    # a raw newline inside a string (llama-cpp-python's grammar lets one through) is read as itself
+    value, outcome = form.read(Completion(text='{"questions": ["Where were\nyou born?", "Why war?", "Hm?"]}',
+                                          structured="enforced"))
+    assert outcome == "violated"  # "Hm?" is under 4 characters: the schema itself still decides
+    value, outcome = form.read(Completion(text='{"questions": ["Where were\nyou born?", "Why the war?", '
+                                               '"Who are you?"]}', structured="enforced"))
+    assert outcome == "enforced" and value.questions[0] == "Where were\nyou born?"
     # valid, but none left after the checks: unread (not a violation), so it is asked again
     assert form.read(enforced({"questions": ["blue sky", "green grass", "red wine"]})) == (None, "unparsed")
 

@@ -35,7 +35,6 @@ CHOICE = ResponseSchema.of(
         "additionalProperties": False,
     },
 )
-HOSTILE = ('Z "quoted" [bracket] {brace}\nnew line \\ back ' * 12)[:500]
 
 
 def ask(content: str, schema: ResponseSchema | None = None, **params) -> ChatRequest:

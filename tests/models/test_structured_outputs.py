@@ -91,8 +91,11 @@ def test_a_server_that_ignores_schemas_is_probed_and_read_as_free_text(tmp_path,
         assert result.structured.as_dict()[server.base_url]["parsed_from_text"] == 1
         assert len([b for b in server.bodies if "response_format" in b]) == 2  # probed once per run
 
+        # a re-run in the same run directory reuses the recorded probe: it asks what it asked
+        # before, and sends no probe (here "on" stops on the recorded result)
         with pytest.raises(DittoError, match=r"--structured on: .* does not enforce"):
             uses_schemas(load_model("scripted", server.base_url, BackendConfig(structured="on")), store)
+        assert len([b for b in server.bodies if "response_format" in b]) == 2
         off = load_model("scripted", server.base_url, BackendConfig(structured="off"))
         probes_before = len(server.bodies)
         assert not uses_schemas(off, store) and len(server.bodies) == probes_before

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ditto.characters import read_profiles
+from ditto.models.schema_probe import is_probe
 from tests.fault_proxy import FaultProxy
 
 pytestmark = pytest.mark.slow
@@ -42,11 +43,13 @@ def simulated(tmp_path_factory, llama_server):
         args = ["simulate", "--model", "builtin", "--base-url", proxy.base_url, *SETTINGS,
                 "--concurrency", "1", "--run", str(run)]
         result = ditto(*args)
-        first_bodies = [json.loads(b) for b in proxy.bodies]
+        posts_before = proxy.posts
+        # the run's own requests; the structured-output probe's are the stats' business
+        first_bodies = [b for b in map(json.loads, proxy.bodies) if not is_probe(b)]
         sft_before = (run / "sft.jsonl").read_bytes() if result.returncode == 0 else b""
         stats_before = json.loads((run / "stats.json").read_text()) if result.returncode == 0 else {}
         rerun = ditto(*args)
-        rerun_posts = proxy.posts - len(first_bodies)
+        rerun_posts = proxy.posts - posts_before
     assert result.returncode == 0, result.stderr
     assert rerun.returncode == 0, rerun.stderr
     return {"run": run, "bodies": first_bodies, "sft_before": sft_before, "rerun_posts": rerun_posts,
@@ -77,6 +80,13 @@ def test_stats_agree_with_the_files(simulated):
     for stage in ("queries", "responses"):
         assert stats["stages"][stage]["completion_tokens"] > 0
     assert stats["sessions"] >= 2, "most characters should get a session even from the tiny model"
+    # the probe passed through the proxy's first fault (a 429, asked again) and found the server
+    # enforcing schemas in llama-cpp-python's form; every query list was then read from a valid object
+    [probe] = stats["structured_outputs"]["probes"]
+    assert probe["enforced"] and probe["form"] == "json_object"
+    [answers] = stats["structured_outputs"]["answers"].values()
+    assert answers["violated"] == answers["parsed_from_text"] == 0
+    assert answers["enforced"] == stats["query_sets"] - stats["query_sets_failed"]
 
 
 def test_the_run_reports_what_it_retried(simulated):
@@ -197,7 +207,7 @@ def test_two_shards_merged_equal_the_unsharded_run(simulated, tmp_path, llama_se
                            "--run", str(tmp_path / f"shard{index}"), "--shard", f"{index}/2")
         assert result.returncode == 0, result.stderr
         sessions[index] = {s["id"] for s in read_jsonl(tmp_path / f"shard{index}" / "sessions.jsonl")}
-        bodies[index] = {json.dumps(json.loads(b), sort_keys=True) for b in proxy.bodies}
+        bodies[index] = {json.dumps(b, sort_keys=True) for b in map(json.loads, proxy.bodies) if not is_probe(b)}
     reference = read_jsonl(simulated["run"] / "sessions.jsonl")
     assert not sessions[1] & sessions[2]
     assert sessions[1] | sessions[2] == {s["id"] for s in reference}

@@ -151,17 +151,23 @@ class OpenAIChatModel:
 
     def structured_outputs(self, store=None) -> bool:
         """Whether requests with a form should carry their schema (module `structured`):
-        with --structured auto or on, each endpoint is probed once (recorded in `store`'s
-        run directory when given) and gets schemas only if it enforces them; "on" stops the
-        run when one does not. True when at least one endpoint enforces."""
+        with --structured auto or on, each endpoint is probed once per run directory (the
+        result is kept in `store` and reused by a re-run or a resumed run, which so asks
+        exactly what it asked before) and gets schemas only if it enforces them; "on" stops
+        the run when one does not. True when at least one endpoint enforces."""
         if self.structured == "off":
             return False
         for url in self.base_urls:
             if url not in self.probes:
-                self.probes[url] = self._probe(url)
+                recorded = store.latest_probe(self.cache_id, url) if store is not None else None
+                if recorded is not None:
+                    self.probes[url] = ProbeResult(recorded["form"], recorded["detail"])
+                else:
+                    self.probes[url] = self._probe(url)
+                    if store is not None and self.probes[url].answered:
+                        result = self.probes[url]
+                        store.record_probe(self.cache_id, url, result.form, result.enforced, result.detail)
                 result = self.probes[url]
-                if store is not None:
-                    store.record_probe(self.cache_id, url, result.form, result.enforced, result.detail)
                 if not result.enforced:
                     if self.structured == "on":
                         raise DittoError(
@@ -183,7 +189,7 @@ class OpenAIChatModel:
                     failure = f"probe failed: {type(exc).__name__}"
                     if attempt < self.retry.max_retries:
                         time.sleep(self.retry.delay(attempt, None))
-        return ProbeResult(None, failure)
+        return ProbeResult(None, failure, answered=False)
 
     def schema_form(self, url: str) -> str | None:
         """The response_format form `url` enforces, probing it first if this run has not."""

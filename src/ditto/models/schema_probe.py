@@ -25,6 +25,13 @@ from ditto.types import ResponseSchema
 
 SCHEMA_FORMS = ("json_schema", "json_object")
 PROBE_MAX_TOKENS = 48
+PROBE_PROMPT = "Reply with a JSON object."
+
+
+def is_probe(body: dict) -> bool:
+    """Whether a request body is a probe's (for proxies and logs that count a run's requests)."""
+    messages = body.get("messages") or [{}]
+    return "response_format" in body and messages[0].get("content") == PROBE_PROMPT
 
 
 def response_format(form: str, schema: ResponseSchema) -> dict:
@@ -42,6 +49,8 @@ class ProbeResult:
     """The request form the endpoint enforces; None: it answers in free text."""
     detail: str
     """What each form got, for the run's record and the notice."""
+    answered: bool = True
+    """False when the endpoint could not be reached: such a result is not kept for re-runs."""
 
     @property
     def enforced(self) -> bool:
@@ -60,27 +69,38 @@ def probe_schema(model: str) -> tuple[ResponseSchema, str]:
     return ResponseSchema.of("ditto_probe", schema), token
 
 
-def probe_endpoint(client: httpx.Client, url: str, model: str) -> ProbeResult:
-    """Try each form on `url` until one is enforced. A form the server refuses (any HTTP
-    error: llama-cpp-python answers an unknown form with 500) or answers wrongly is noted and
-    the next tried; a failure to connect is raised (httpx's errors)."""
+TRANSIENT_STATUS = {408, 409, 425, 429, 502, 503, 504}
+"""Statuses that say nothing about schemas: the probe asks again. A 500 is not among them:
+llama-cpp-python answers a response_format it does not know with 500."""
+
+
+def probe_endpoint(client: httpx.Client, url: str, model: str, attempts: int = 3) -> ProbeResult:
+    """Try each form on `url` until one is enforced. A form the server refuses (an HTTP error
+    other than a transient one) or answers wrongly is noted and the next tried; a transient
+    status or a malformed body is asked again, up to `attempts` times; a failure to connect
+    is raised (httpx's errors)."""
     notes = []
     for form in SCHEMA_FORMS:
         schema, token = probe_schema(model)
         body = {
             "model": model,
-            "messages": [{"role": "user", "content": "Reply with a JSON object."}],
+            "messages": [{"role": "user", "content": PROBE_PROMPT}],
             "max_tokens": PROBE_MAX_TOKENS,
             "temperature": 0.0,
             "response_format": response_format(form, schema),
         }
-        response = client.post(f"{url}/chat/completions", json=body)
+        for _ in range(attempts):
+            response = client.post(f"{url}/chat/completions", json=body)
+            try:
+                text = (response.json()["choices"][0]["message"]["content"] or "").strip()
+            except (ValueError, KeyError, IndexError, TypeError):
+                text = None
+            if response.status_code not in TRANSIENT_STATUS and (text is not None or response.status_code >= 400):
+                break
         if response.status_code >= 400:
             notes.append(f"{form}: refused (HTTP {response.status_code})")
             continue
-        try:
-            text = (response.json()["choices"][0]["message"]["content"] or "").strip()
-        except (ValueError, KeyError, IndexError, TypeError):
+        if text is None:
             notes.append(f"{form}: malformed response body")
             continue
         try:

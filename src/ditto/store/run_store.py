@@ -133,6 +133,11 @@ class RunStore:
             (model, endpoint, form, int(enforced), detail),
         )
 
+    def latest_probe(self, model: str, endpoint: str) -> dict | None:
+        """The last probe of `endpoint` for `model` in this run directory, or None."""
+        found = [p for p in self.probes() if p["model"] == model and p["endpoint"] == endpoint]
+        return found[-1] if found else None
+
     def probes(self) -> list[dict]:
         """Every probe recorded in this run directory, oldest first."""
         rows = self.db.execute(
