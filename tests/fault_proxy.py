@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
+from ditto.models.schema_probe import is_probe
+
 
 class FaultProxy:
     def __init__(
@@ -59,10 +61,13 @@ class FaultProxy:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                probe = is_probe(json.loads(body))
                 with proxy.lock:
                     proxy.posts += 1
                     proxy.bodies.append(body)
-                    fault = proxy.faults.pop(0) if proxy.faults else None
+                    # the planned faults are for the run's model requests: a structured-output
+                    # probe (once per new endpoint) passes untouched and takes none of them
+                    fault = proxy.faults.pop(0) if proxy.faults and not probe else None
                 if fault is None and proxy.memory is not None:
                     self._pinned(body)
                 elif fault is None:
@@ -161,6 +166,11 @@ class FaultProxy:
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def model_posts(self) -> int:
+        """POSTs other than structured-output probes: a run probes each endpoint it has not
+        probed before (a proxy is a new endpoint) even when the store answers everything."""
+        return sum(not is_probe(json.loads(body)) for body in self.bodies)
 
     @property
     def base_url(self) -> str:

@@ -138,5 +138,5 @@ def test_rerun_sends_nothing(evaluated, llama_server):
                        "--judge-n", "2", "--judge-max-reasks", "1", "--judge-max-tokens", "48", "--max-tokens", "24",
                        "--mtbench", str(root / "mtbench.jsonl"), "--no-progress")
     assert result.returncode == 0, result.stderr
-    assert proxy.posts == 0
+    assert proxy.model_posts() == 0
     assert (root / "run" / "judged.jsonl").read_text() == before

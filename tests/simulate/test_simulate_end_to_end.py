@@ -80,8 +80,8 @@ def test_stats_agree_with_the_files(simulated):
     for stage in ("queries", "responses"):
         assert stats["stages"][stage]["completion_tokens"] > 0
     assert stats["sessions"] >= 2, "most characters should get a session even from the tiny model"
-    # the probe passed through the proxy's first fault (a 429, asked again) and found the server
-    # enforcing schemas in llama-cpp-python's form; every query list was then read from a valid object
+    # the probe found the server enforcing schemas in llama-cpp-python's form (after its 500s to
+    # OpenAI's form); every query list was then read from a valid object
     [probe] = stats["structured_outputs"]["probes"]
     assert probe["enforced"] and probe["form"] == "json_object"
     [answers] = stats["structured_outputs"]["answers"].values()
@@ -189,7 +189,7 @@ def test_teacher_writes_the_data_not_the_student(simulated, tmp_path, llama_serv
                        "--lang", "en", "--turns", "2", "--max-tokens", str(MAX_TOKENS), "--seed", "0",
                        "--run", str(run), "--no-progress")
     assert result.returncode == 0, result.stderr
-    assert proxy.posts == 0
+    assert proxy.model_posts() == 0
     stats = json.loads((run / "stats.json").read_text())
     assert stats["teacher"] == "openai:builtin"
     assert (run / "sft.jsonl").read_bytes() == simulated["sft_before"]
@@ -219,7 +219,7 @@ def test_two_shards_merged_equal_the_unsharded_run(simulated, tmp_path, llama_se
     with FaultProxy(llama_server) as proxy:
         final = ditto("simulate", "--base-url", proxy.base_url, *SETTINGS, "--run", str(tmp_path / "merged"))
     assert final.returncode == 0, final.stderr
-    assert proxy.posts == 0
+    assert proxy.model_posts() == 0
     for name in ("sft.jsonl", "sessions.jsonl", "queries.jsonl", "failures.jsonl"):
         assert (tmp_path / "merged" / name).read_bytes() == (simulated["run"] / name).read_bytes(), name
 

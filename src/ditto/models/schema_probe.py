@@ -69,16 +69,16 @@ def probe_schema(model: str) -> tuple[ResponseSchema, str]:
     return ResponseSchema.of("ditto_probe", schema), token
 
 
-TRANSIENT_STATUS = {408, 409, 425, 429, 502, 503, 504}
-"""Statuses that say nothing about schemas: the probe asks again. A 500 is not among them:
+TRANSIENT_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+"""Statuses the probe asks again on. A 500 that persists is taken as a refusal of the form:
 llama-cpp-python answers a response_format it does not know with 500."""
 
 
 def probe_endpoint(client: httpx.Client, url: str, model: str, attempts: int = 3) -> ProbeResult:
-    """Try each form on `url` until one is enforced. A form the server refuses (an HTTP error
-    other than a transient one) or answers wrongly is noted and the next tried; a transient
-    status or a malformed body is asked again, up to `attempts` times; a failure to connect
-    is raised (httpx's errors)."""
+    """Try each form on `url` until one is enforced. A transient status or a malformed body
+    is asked again, up to `attempts` times; a form the server still refuses (an HTTP error)
+    or answers wrongly is noted and the next tried; a failure to connect is raised (httpx's
+    errors)."""
     notes = []
     for form in SCHEMA_FORMS:
         schema, token = probe_schema(model)
