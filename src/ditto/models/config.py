@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ditto.models.structured import STRUCTURED_MODES
 from ditto.retry import RetryPolicy
 from ditto.settings import check_settings, setting
 
@@ -38,7 +39,7 @@ class BackendConfig:
         "auto",
         "JSON schemas for answers with a form (queries, judge verdicts, ratings): auto (probe each server once "
         "per run; schema where it is enforced, else free text), on (stop if a server does not enforce), off.",
-        choices=("auto", "on", "off"),
+        choices=STRUCTURED_MODES,
     )
 
     def __post_init__(self) -> None:

@@ -18,7 +18,7 @@ the stage's tolerant text parser. `StructuredTally` counts each kind per endpoin
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
@@ -115,14 +115,6 @@ class StructuredTally:
     def add(self, endpoint: str | None, outcome: str) -> None:
         per_endpoint = self.counts.setdefault(endpoint or "unknown", dict.fromkeys(OUTCOMES, 0))
         per_endpoint[outcome] += 1
-
-    def merged(self, others: Iterable[StructuredTally]) -> StructuredTally:
-        total = StructuredTally({e: dict(c) for e, c in self.counts.items()})
-        for other in others:
-            for endpoint, counts in other.counts.items():
-                for outcome, count in counts.items():
-                    total.counts.setdefault(endpoint, dict.fromkeys(OUTCOMES, 0))[outcome] += count
-        return total
 
     def as_dict(self) -> dict:
         """{endpoint: {"enforced": n, "violated": n, "parsed_from_text": n, "unparsed": n}}"""
