@@ -12,6 +12,7 @@ import click
 import typer
 
 from ditto import __version__
+from ditto.cli.annotate import annotate_app
 from ditto.cli.characters import characters_app
 from ditto.cli.chat import chat_command
 from ditto.cli.eval import eval_app
@@ -54,6 +55,7 @@ app.command("simulate")(simulate_command)
 app.add_typer(train_app, name="train")
 app.command("chat")(chat_command)
 app.add_typer(eval_app, name="eval")
+app.add_typer(annotate_app, name="annotate")
 app.command("report")(report_command)
 app.command("run")(run_command)
 app.command("merge")(merge_command)

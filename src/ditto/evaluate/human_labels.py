@@ -14,7 +14,7 @@ does not hold is not an error: `agreement` counts it as unmatched.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -118,26 +118,40 @@ def parse_label(record: dict, where: str, candidates: Mapping[str, Sequence[str]
 def read_labels(
     paths: Sequence[str | Path], candidates: Mapping[str, Sequence[str]] | None = None
 ) -> list[HumanLabel]:
-    """Every label of the files, in order, checked. `candidates` (item id -> candidate lines)
-    lets consistency names be checked; an annotator labelling the same turn and metric twice
-    is refused too, since the second label would silently outweigh the other annotators."""
+    """Every label of the files, in order, checked (`check_labels`)."""
+    labels = check_labels(jsonl_records(paths), candidates)
+    if not labels:
+        raise DittoError(f"no labels in {', '.join(str(path) for path in paths)}")
+    return labels
+
+
+def jsonl_records(paths: Sequence[str | Path]) -> Iterator[tuple[str, dict]]:
+    """("file:line", record) of every line of the files, in order."""
+    for path in paths:
+        for number, record in iter_jsonl(path):
+            yield f"{path}:{number}", record
+
+
+def check_labels(
+    records: Iterable[tuple[str, dict]], candidates: Mapping[str, Sequence[str]] | None = None
+) -> list[HumanLabel]:
+    """The labels of (where, record) pairs, each checked: `candidates` (item id -> candidate
+    lines) lets consistency names be checked; an annotator labelling the same turn and metric
+    twice is refused too, since the second label would silently outweigh the other annotators.
+    `where` names the record in errors (file:line, or a Label Studio task)."""
     candidates = candidates or {}
     labels: list[HumanLabel] = []
     first_seen: dict[tuple[str, int, str, str], str] = {}
-    for path in paths:
-        for number, record in iter_jsonl(path):
-            where = f"{path}:{number}"
-            label = parse_label(record, where, candidates)
-            key = (*label.unit, label.annotator)
-            if key in first_seen:
-                raise DittoError(
-                    f"{where}: {label.annotator!r} already labelled {label.metric} of item {label.item!r} "
-                    f"turn {label.turn} (at {first_seen[key]})"
-                )
-            first_seen[key] = where
-            labels.append(label)
-    if not labels:
-        raise DittoError(f"no labels in {', '.join(str(path) for path in paths)}")
+    for where, record in records:
+        label = parse_label(record, where, candidates)
+        key = (*label.unit, label.annotator)
+        if key in first_seen:
+            raise DittoError(
+                f"{where}: {label.annotator!r} already labelled {label.metric} of item {label.item!r} "
+                f"turn {label.turn} (at {first_seen[key]})"
+            )
+        first_seen[key] = where
+        labels.append(label)
     return labels
 
 

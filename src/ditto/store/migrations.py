@@ -34,6 +34,20 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
     );
     """,
+    # 5: people's labels (`ditto annotate`): one row per annotator, task, item, turn and
+    # metric, replaced when that person labels it again; `value` is JSON (a name or a number).
+    """
+    CREATE TABLE labels (
+        annotator TEXT NOT NULL,
+        task TEXT NOT NULL,
+        item TEXT NOT NULL,
+        turn INTEGER NOT NULL,
+        metric TEXT NOT NULL,
+        value TEXT NOT NULL,
+        labelled_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        PRIMARY KEY (annotator, task, item, turn, metric)
+    );
+    """,
 ]
 
 

@@ -15,6 +15,7 @@ import sqlite3
 from pathlib import Path
 
 from ditto.errors import DittoError
+from ditto.store.labels import StoredLabel, read_labels, save_labels
 from ditto.store.migrations import MIGRATIONS, apply_migrations
 from ditto.types import ChatRequest, Completion, Usage
 
@@ -59,7 +60,9 @@ class RunStore:
         except OSError as exc:
             raise DittoError(f"--run {run_dir}: cannot create it ({exc.strerror})") from None
         self._lock_file = self._acquire_lock()
-        self.db = sqlite3.connect(self.run_dir / DATABASE_NAME, isolation_level=None)
+        # One process, one user at a time (the lock), but not always one thread: the annotation
+        # page's server may answer from another thread than the one that opened the store.
+        self.db = sqlite3.connect(self.run_dir / DATABASE_NAME, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=10000")
@@ -147,6 +150,14 @@ class RunStore:
             {"model": m, "endpoint": e, "form": f, "enforced": bool(x), "detail": d, "at": at}
             for m, e, f, x, d, at in rows
         ]
+
+    def save_labels(self, labels: list[StoredLabel]) -> int:
+        """Keep people's labels (store/labels.py), replacing a person's earlier value of the same thing."""
+        return save_labels(self.db, labels)
+
+    def labels(self, task: str | None = None, annotator: str | None = None) -> list[StoredLabel]:
+        """People's labels in this run directory, oldest first, optionally of one task or person."""
+        return read_labels(self.db, task, annotator)
 
     def merge_from(self, other: RunStore) -> tuple[int, int, int]:
         """Copy in every result `other` has and this store lacks, in one transaction.
