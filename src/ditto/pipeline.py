@@ -203,13 +203,13 @@ class RunConfig:
 
 def self_evaluation_warnings(config: RunConfig) -> list[str]:
     """What makes this run's scores flatter the seed model: it judging itself, or it writing
-    the test it then takes. Printed on stderr and shown in the report."""
+    the test it then takes. Printed on stderr and shown in the report (whose own check of each
+    run's judge sees the same wording and does not repeat it)."""
+    from ditto.report.cautions import self_judge_warning
+
     warnings = []
     if (config.judge or config.model) == config.model:
-        warnings.append(
-            f"the judge is the seed model itself ({config.model}): self-judging inflates the scores "
-            "(the paper's judge was GPT-4); pass --judge a stronger model"
-        )
+        warnings.append(self_judge_warning(config.model, "the seed model"))
     writer = config.eval_teacher or config.teacher or config.model
     if config.eval_set is None and writer == config.model:
         warnings.append(

@@ -181,6 +181,18 @@ def test_figures_match_the_hand_computation(files):
     assert result.figures["consistency"]["ci"] == {"kappa": None, "accuracy": None}  # no resample asked for
 
 
+def test_pairs_are_the_compared_verdicts_in_turn_order(files):
+    # The (judge, human) verdicts of expected_figures' docstring, turns A0 A1 B0 B1 C0 C1:
+    # consistency as candidate positions (B's Sherlock is position 1, C's is 2).
+    pairs = compare(*read_both(*files), bootstrap=0).figures["pairs"]
+    assert pairs == {
+        "consistency": [[0, 0], [0, 0], [1, 1], [0, 1], [2, 2], [0, 0]],
+        "rejection": [[1, 1], [0, 0], [0, 1], [0, 0], [1, 0], [1, 1]],
+        "knowledge": [[7, 6], [5, 4], [9, 8], [3, 3], [2, 1], [6, 7]],
+    }
+    assert all(type(value) is int for metric in pairs.values() for pair in metric for value in pair)  # JSON-ready
+
+
 def test_unmatched_turns_and_ignored_labels_are_counted(files):
     result = compare(*read_both(*files), bootstrap=0)
     # judged only: A2's three metrics, D0's rejection and knowledge; human only: D0's consistency
@@ -309,7 +321,7 @@ def test_json_output_has_exactly_the_documented_keys(files, tmp_path):
                               "--out", str(out))
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
-    assert list(figures) == ["consistency", "rejection", "knowledge", "annotators", "unmatched", "labels"]
+    assert list(figures) == ["consistency", "rejection", "knowledge", "annotators", "unmatched", "labels", "pairs"]
     for metric, names in (("consistency", ["kappa", "accuracy"]), ("rejection", ["kappa", "accuracy"]),
                           ("knowledge", ["spearman", "kendall", "qwk"])):
         assert list(figures[metric]) == [*names, "n", "ci"]

@@ -10,11 +10,18 @@ from rich.console import Console
 from rich.table import Table
 
 from ditto.chat_files import write_text_atomic
-from ditto.evaluate.agreement import BOOTSTRAP, COMPARED, SEED, STATISTICS, Agreement, compare, read_judged_items
+from ditto.evaluate.agreement import (
+    BOOTSTRAP,
+    COMPARED,
+    FIGURE_LABELS,
+    SEED,
+    STATISTICS,
+    Agreement,
+    compare,
+    read_judged_items,
+)
 from ditto.evaluate.human_labels import read_labels
 
-FIGURE_LABELS = {"kappa": "Cohen's kappa", "accuracy": "accuracy", "spearman": "Spearman", "kendall": "Kendall",
-                 "qwk": "quadratic-weighted kappa"}
 SHOWN_IDS = 5  # unknown item ids named in the note; the rest are counted
 
 

@@ -56,6 +56,8 @@ Key = tuple[str, int, str]
 COMPARED = ("consistency", "rejection", "knowledge")  # the order of the JSON output
 STATISTICS = {"consistency": ("kappa", "accuracy"), "rejection": ("kappa", "accuracy"),
               "knowledge": ("spearman", "kendall", "qwk")}
+FIGURE_LABELS = {"kappa": "Cohen's kappa", "accuracy": "accuracy", "spearman": "Spearman", "kendall": "Kendall",
+                 "qwk": "quadratic-weighted kappa"}  # how the tables and the report name each figure
 ALPHA_LEVELS = {"consistency": "nominal", "rejection": "nominal", "knowledge": "ordinal"}
 BOOTSTRAP = 1000  # resamples of dialogues for the 95% intervals
 SEED = 0
@@ -340,8 +342,12 @@ def compare(
     {"consistency": {"kappa", "accuracy", "n", "ci": {"kappa": [lo, hi], "accuracy": [lo, hi]}},
      "rejection": {same}, "knowledge": {"spearman", "kendall", "qwk", "n", "ci": {...}},
      "annotators": {"count", "alpha": {metric: a}, "units": {metric: n}},
-     "unmatched": {"judged_only", "human_only"}, "labels": {"query_valid_ignored"}}
+     "unmatched": {"judged_only", "human_only"}, "labels": {"query_valid_ignored"},
+     "pairs": {"consistency": [[judge, human], ...], "rejection": [...], "knowledge": [...]}}
 
+    "pairs" are the verdicts compared, one [judge, human] per turn in `paired_dialogues` order
+    (consistency as 0-based candidate positions, what the kappa is computed on), so that the
+    report can draw a confusion matrix and a scatter without the judged and label files.
     Figures are rounded to 4 decimals, None where undefined; each metric's resampling starts
     from `seed`, so one metric's interval does not depend on the others."""
     candidates = {item.id: item.candidates for item in judged}
@@ -350,9 +356,12 @@ def compare(
     human = people_verdicts(values)
     figures: dict = {}
     skipped: dict[str, dict[str, int]] = {}
+    pairs: dict[str, list[list[int]]] = {}
     for metric in COMPARED:
         dialogues = paired_dialogues(judge, human, metric)
         figures[metric], skipped[metric] = compare_metric(dialogues, metric, bootstrap, seed)
+        pairs[metric] = [[int(j), int(h)] for judged_turns, human_turns in dialogues
+                         for j, h in zip(judged_turns, human_turns)]
     alphas = {metric: annotator_alpha(values, metric) for metric in COMPARED}
     figures["annotators"] = {
         "count": len({label.annotator for label in labels if label.metric != "query_valid"}),
@@ -362,6 +371,7 @@ def compare(
     figures["unmatched"] = {"judged_only": len(judge.keys() - human.keys()),
                             "human_only": len(human.keys() - judge.keys())}
     figures["labels"] = {"query_valid_ignored": sum(label.metric == "query_valid" for label in labels)}
+    figures["pairs"] = pairs
     unknown = sorted({label.item for label in labels if label.metric != "query_valid"} - candidates.keys())
     return Agreement(figures, skipped, unknown)
 

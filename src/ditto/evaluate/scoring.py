@@ -98,9 +98,10 @@ def read_judged(path: str | Path) -> list[dict]:
 
 
 def turn_table(records: list[dict]) -> dict[str, np.ndarray]:
-    """One entry per judged turn, column by column: "record" (its position in `records`), "lang",
-    "category" and the metrics, as floats with NaN where a turn is skipped."""
-    record, lang, category = [], [], []
+    """One entry per judged turn, column by column: "record" (its position in `records`), "turn"
+    (its position in the dialogue, from 0), "lang", "category" and the metrics, as floats with
+    NaN where a turn is skipped."""
+    record, turn_number, lang, category = [], [], [], []
     scores: dict[str, list[float]] = {metric: [] for metric in METRICS}
     for index, item in enumerate(records):
         item_lang, item_category = eval_field(item, "lang"), eval_field(item, "category") or "unknown"
@@ -108,15 +109,16 @@ def turn_table(records: list[dict]) -> dict[str, np.ndarray]:
             item["consist_scores"], item["reject_scores"], eval_field(item, "rejection_labels"),
             item["knowledge_scores"],
         )
-        for consist, reject, label, knowledge in turns:
+        for number, (consist, reject, label, knowledge) in enumerate(turns):
             record.append(index)
+            turn_number.append(number)
             lang.append(item_lang)
             category.append(item_category)
             scores["consistency"].append(math.nan if consist is None else float(consist))
             scores["knowledge"].append(float(knowledge) if knowledge else math.nan)  # 0 and null: not judged
             scores["rejection"].append(float(reject == label))
-    table = {"record": np.array(record, dtype=np.int64), "lang": np.array(lang, dtype=object),
-             "category": np.array(category, dtype=object)}
+    table = {"record": np.array(record, dtype=np.int64), "turn": np.array(turn_number, dtype=np.int64),
+             "lang": np.array(lang, dtype=object), "category": np.array(category, dtype=object)}
     return table | {metric: np.array(values, dtype=np.float64) for metric, values in scores.items()}
 
 
@@ -137,7 +139,8 @@ def _mean(values: np.ndarray) -> float:
     return float(np.where(judged, values, 0.0).sum() / count) if count else math.nan
 
 
-def _means(turns: dict[str, np.ndarray]) -> dict:
+def turn_means(turns: dict[str, np.ndarray]) -> dict:
+    """Each metric's mean over its judged turns (rounded as the official script), and the turns."""
     means = {metric: _rounded(_mean(turns[metric]), 2) for metric in METRICS}
     return means | {"turns": len(turns["record"])}
 
@@ -152,8 +155,11 @@ def _per_dialogue(turns: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]
     return sums, np.add.reduceat(judged.astype(np.int64), starts, axis=0)
 
 
-def _intervals(turns: dict[str, np.ndarray], draws: int, seed: int) -> dict[str, list[float] | None]:
-    """95% percentile intervals of the turn-weighted means, resampling dialogues with replacement."""
+def dialogue_intervals(turns: dict[str, np.ndarray], draws: int, seed: int) -> dict[str, list[float] | None]:
+    """95% percentile intervals of the turn-weighted means, resampling dialogues with replacement.
+
+    Any table of per-turn values works, differences between two models' turns included (the
+    report's paired bootstrap): a turn that is NaN adds nothing and is not counted."""
     sums, counts = _per_dialogue(turns)  # skipped turns add nothing and are not counted
     rng = np.random.default_rng(seed)
     n = len(sums)
@@ -188,10 +194,12 @@ def score_records(records: list[dict], *, bootstrap: int = 1000, seed: int = 0) 
         raise DittoError(f"a record's lang is {reserved.pop()!r}, which names a part of the scores")
     langs = sorted(set(turns["lang"]) - {None})
     groups = {"all": turns} | {str(lang): _where(turns, turns["lang"] == lang) for lang in langs}
-    scores: dict = {name: _means(part) for name, part in groups.items()}
-    scores["ci"] = {name: _intervals(part, bootstrap, seed) for name, part in groups.items()} if bootstrap else {}
+    scores: dict = {name: turn_means(part) for name, part in groups.items()}
+    scores["ci"] = (
+        {name: dialogue_intervals(part, bootstrap, seed) for name, part in groups.items()} if bootstrap else {}
+    )
     categories = sorted(set(turns["category"]))
-    scores["by_category"] = {str(name): _means(_where(turns, turns["category"] == name)) for name in categories}
+    scores["by_category"] = {str(name): turn_means(_where(turns, turns["category"] == name)) for name in categories}
     return scores
 
 

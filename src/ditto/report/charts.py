@@ -1,4 +1,5 @@
-"""The report's two charts, as PNG files: scores with their intervals, and a radar of every model.
+"""The report's charts, as PNG files: scores with their intervals, a radar of every model, and,
+for runs whose judge was checked against people, the judge's verdicts against theirs.
 
 Knowledge (a 1-10 score) and MT-Bench (1-10) are divided by 10 so that all axes run from 0
 to 1 and bars of different metrics can share one scale; the axis labels say so. Figures are
@@ -6,6 +7,13 @@ drawn with matplotlib's object API (no pyplot), so nothing opens a window or kee
 state, and without the Software stamp so the same runs give the same bytes. Run labels are
 shown as plain text: a `$` is not mathtext and a leading `_` does not hide a legend entry.
 matplotlib (the `report` extra) is imported only when a chart is drawn.
+
+The judge-against-people charts draw agreement.json's per-turn pairs, one panel per run that
+has them: a confusion matrix of consistency verdicts by candidate position (rows: people's
+choice, as scikit-learn counts them; columns: the judge's), where agreement is the diagonal
+and a judge that answers by position fills one column; and knowledge scores, judge against
+people, as one circle per distinct pair whose area and number give how many turns it holds
+(integer scores coincide, and jitter would make the same runs draw different bytes).
 """
 
 from __future__ import annotations
@@ -29,8 +37,13 @@ CHART_METRICS = [
 ]
 PNG_METADATA = {"Software": None}
 # File names of the charts in the report folder, and the caption each is shown with.
-CHART_FILES = {"bars": "scores.png", "radar": "radar.png"}
-CHART_TITLES = {"bars": "Scores with 95% intervals", "radar": "All scores on a 0-1 scale"}
+CHART_FILES = {"bars": "scores.png", "radar": "radar.png", "confusion": "judge_consistency.png",
+               "knowledge": "judge_knowledge.png"}
+CHART_TITLES = {"bars": "Scores with 95% intervals", "radar": "All scores on a 0-1 scale",
+                "confusion": "Consistency: the judge's choice against people's, turns per cell",
+                "knowledge": "Knowledge: the judge's score against people's, turns per point"}
+PANEL_INCHES = 4.2
+BUSIEST_POINT = 8  # turns at which a scatter point stops growing, so that one cannot cover the panel
 
 
 LEGEND_CHARS = 60
@@ -53,6 +66,12 @@ def _figure(width: float, height: float) -> Figure:
     except ImportError:
         raise DittoError("the report's charts need matplotlib: pip install 'ditto-roleplay[report]'") from None
     return Figure(figsize=(width, height), dpi=100)
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path, format="png", metadata=PNG_METADATA)
+    return path
 
 
 def _mean_and_error(run: Run, metric: str, divisor: float) -> tuple[float, float, float]:
@@ -87,9 +106,7 @@ def bar_chart(runs: list[Run], path: Path) -> Path:
     axes.set_title("WikiRoleEval, 95% bootstrap intervals over dialogues")
     # Handles and labels given together: matplotlib then keeps a label starting with "_".
     axes.legend(bars, [_plain(run.label) for run in runs], fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path, format="png", metadata=PNG_METADATA)
-    return path
+    return _save(figure, path)
 
 
 def _radar_values(run: Run, with_mtbench: bool) -> list[float]:
@@ -124,6 +141,70 @@ def radar_chart(runs: list[Run], path: Path) -> Path:
     axes.set_title("All scores on a 0-1 scale", pad=20)
     axes.legend(lines, names, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(3, len(runs)),
                 fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path, format="png", metadata=PNG_METADATA)
-    return path
+    return _save(figure, path)
+
+
+def _panels(count: int, height: float = PANEL_INCHES) -> tuple[Figure, list]:
+    figure = _figure(PANEL_INCHES * count, height)
+    return figure, [figure.add_subplot(1, count, index + 1) for index in range(count)]
+
+
+def confusion_chart(runs: list[Run], path: Path) -> Path:
+    """Per run: people's consistency choice (rows) against the judge's (columns), by position."""
+    from sklearn.metrics import confusion_matrix
+
+    figure, panels = _panels(len(runs))
+    for run, axes in zip(runs, panels):
+        pairs = np.array(run.agreement.pairs.consistency, dtype=np.int64).reshape(-1, 2)
+        positions = list(range(max(2, int(pairs.max(initial=0)) + 1)))
+        counts = confusion_matrix(pairs[:, 1], pairs[:, 0], labels=positions)
+        axes.imshow(counts, cmap="Blues", vmin=0)
+        for (row, column), count in np.ndenumerate(counts):
+            dark = count > counts.max() / 2
+            axes.text(column, row, str(count), ha="center", va="center", color="white" if dark else "black")
+        axes.set_xticks(positions, labels=[str(p + 1) for p in positions])
+        axes.set_yticks(positions, labels=[str(p + 1) for p in positions])
+        axes.set_xlabel("judge's choice (candidate number)")
+        axes.set_ylabel("people's choice (candidate number)")
+        axes.set_title(f"{_plain(run.label)}\n{len(pairs)} turns", fontsize="medium")
+    return _save(figure, path)
+
+
+def knowledge_chart(runs: list[Run], path: Path) -> Path:
+    """Per run: the judge's knowledge score (x) against people's (y), a circle per distinct pair."""
+    figure, panels = _panels(len(runs))
+    for run, axes in zip(runs, panels):
+        pairs = np.array(run.agreement.pairs.knowledge, dtype=np.int64).reshape(-1, 2)
+        points, counts = np.unique(pairs, axis=0, return_counts=True)
+        axes.plot([1, 10], [1, 10], linestyle="--", color="grey", linewidth=1)  # where judge and people agree
+        if len(points):
+            area = 60 * counts * min(1.0, BUSIEST_POINT / counts.max())  # area by turns, the busiest point capped
+            axes.scatter(points[:, 0], points[:, 1], s=area, alpha=0.5)
+        for (x, y), count in zip(points, counts):
+            if count > 1:
+                axes.annotate(str(count), (x, y), ha="center", va="center", fontsize="small")
+        axes.set_xlim(0.5, 10.5)
+        axes.set_ylim(0.5, 10.5)
+        axes.set_xticks(range(1, 11))
+        axes.set_yticks(range(1, 11))
+        axes.set_aspect("equal")
+        axes.set_xlabel("judge's score (1-10)")
+        axes.set_ylabel("people's score (1-10)")
+        axes.set_title(f"{_plain(run.label)}\n{len(pairs)} turns", fontsize="medium")
+    return _save(figure, path)
+
+
+def judge_charts(runs: list[Run], folder: Path) -> dict[str, Path]:
+    """The confusion matrix and the knowledge scatter of the runs whose agreement.json has pairs
+    of that metric; a chart no run has pairs for is not drawn (and one left by an earlier
+    report in `folder` is removed, so that it cannot pass for this one's)."""
+    drawn = {}
+    kinds = (("confusion", confusion_chart, "consistency"), ("knowledge", knowledge_chart, "knowledge"))
+    for name, draw, metric in kinds:
+        paired = [run for run in runs if run.agreement and run.agreement.pairs and getattr(run.agreement.pairs, metric)]
+        path = folder / CHART_FILES[name]
+        if paired:
+            drawn[name] = draw(paired, path)
+        else:
+            path.unlink(missing_ok=True)
+    return drawn

@@ -1,23 +1,25 @@
 """Reading evaluation run directories (`ditto eval run --out DIR`) into one record per run.
 
 Only judged.jsonl is required: the WikiRoleEval scores are always recomputed from it (so a
-report never shows numbers its dialogues do not support); scores.json, mtbench.jsonl and
-run_info.json add what they hold when present.
+report never shows numbers its dialogues do not support); scores.json, mtbench.jsonl,
+run_info.json, agreement.json and stability.json (reliability.py) add what they hold when present.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from ditto.chat_files import read_jsonl
 from ditto.errors import DittoError
+from ditto.evaluate.agreement import AGREEMENT_FILE
 from ditto.evaluate.records import JUDGED_FILE, MTBENCH_FILE, RUN_INFO_FILE, SCORES_FILE
 from ditto.evaluate.scoring import read_judged, score_records
+from ditto.report.json_files import Record, read_json_object, read_record
+from ditto.report.reliability import STABILITY_FILE, AgreementFile, StabilityFile
 
 
 class RunInfo(BaseModel):
@@ -52,27 +54,17 @@ class Run:
     scores: dict
     mtbench: MTBench | None = None
     saved_scores: dict | None = field(default=None, repr=False)
+    agreement: AgreementFile | None = None
+    stability: StabilityFile | None = None
+
+    @property
+    def judge_checked(self) -> bool:
+        """Whether the run's judge was checked at all: against people, or for stability."""
+        return self.agreement is not None or self.stability is not None
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DittoError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DittoError(f"{path}: cannot read it ({exc})") from None
-    if not isinstance(value, dict):
-        raise DittoError(f"{path}: expected a JSON object")
-    return value
-
-
-def read_run_info(path: Path) -> RunInfo:
-    try:
-        return RunInfo.model_validate(_read_json(path))
-    except ValidationError as exc:
-        problem = exc.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"])
-        raise DittoError(f"{path}: '{where}': {problem['msg']}") from None
+def _optional(path: Path, record: type[Record]) -> Record | None:
+    return read_record(path, record) if path.is_file() else None
 
 
 def read_mtbench(path: Path) -> MTBench:
@@ -100,7 +92,7 @@ def read_run(directory: Path, *, bootstrap: int = 1000, seed: int = 0) -> Run:
     if not judged.is_file():
         raise DittoError(f"{directory}: no {JUDGED_FILE} (make it with `ditto eval run --out {directory}`)")
     records = read_judged(judged)
-    info = read_run_info(directory / RUN_INFO_FILE) if (directory / RUN_INFO_FILE).is_file() else RunInfo()
+    info = _optional(directory / RUN_INFO_FILE, RunInfo) or RunInfo()
     return Run(
         directory=directory,
         label=info.label or directory.name,
@@ -108,7 +100,9 @@ def read_run(directory: Path, *, bootstrap: int = 1000, seed: int = 0) -> Run:
         records=records,
         scores=score_records(records, bootstrap=bootstrap, seed=seed),
         mtbench=read_mtbench(directory / MTBENCH_FILE) if (directory / MTBENCH_FILE).is_file() else None,
-        saved_scores=_read_json(directory / SCORES_FILE) if (directory / SCORES_FILE).is_file() else None,
+        saved_scores=read_json_object(directory / SCORES_FILE) if (directory / SCORES_FILE).is_file() else None,
+        agreement=_optional(directory / AGREEMENT_FILE, AgreementFile),
+        stability=_optional(directory / STABILITY_FILE, StabilityFile),
     )
 
 

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from ditto.report.charts import CHART_TITLES
 from ditto.report.collect import Run
+from ditto.report.differences import Comparison, method_line
 from ditto.report.examples import Example
+from ditto.report.judge_section import JudgeSection
 from ditto.report.tables import Table
 
 LINK_TEXT_END = re.compile(r"\](?=\s*[(\[:])")
@@ -63,32 +65,61 @@ def _example(number: int, example: Example) -> list[str]:
     return lines
 
 
+def _charts(charts: dict[str, Path]) -> list[str]:
+    return [f"![{CHART_TITLES[name]}]({path.name})" for name, path in charts.items()] + [""]
+
+
+def _differences(comparisons: Sequence[Comparison]) -> list[str]:
+    if not comparisons:
+        return []
+    lines = ["## Differences between models", "", _cell(method_line(comparisons[0].baseline)), ""]
+    for comparison in comparisons:
+        lines += [f"**{_cell(comparison.label)} against {_cell(comparison.baseline)}:**", ""]
+        lines += [f"- {_cell(sentence)}" for sentence in comparison.sentences()]
+        lines += [f"- Note: {_cell(comparison.note)}"] if comparison.note else []
+        lines.append("")
+    return lines
+
+
+def _judge(section: JudgeSection) -> list[str]:
+    lines = ["## Judge reliability", ""]
+    if section.table is not None:
+        lines += [*_table(section.table), ""]
+    lines += [line for text in section.readings + section.notes for line in (_cell(text), "")]
+    return lines + (_charts(section.charts) if section.charts else [])
+
+
 def render_markdown(
     runs: list[Run], score: Table, categories: Table, charts: dict[str, Path], examples: list[Example],
-    notes: list[str], warnings: Sequence[str] = (),
+    notes: list[str], warnings: Sequence[str] = (), comparisons: Sequence[Comparison] = (),
+    judge: JudgeSection | None = None,
 ) -> str:
     lines = ["# Role-play evaluation report", ""]
     lines += [f"> **Warning:** {_cell(warning)}" for warning in warnings] + ([""] if warnings else [])
+    lines += _differences(comparisons)
+    lines += ["## Runs", "", "In the order given:", ""]
+    for run in runs:
+        parts = [("model", run.info.model), ("judge", run.info.judge), ("eval set", run.info.eval_file)]
+        details = ", ".join(f"{name} {value}" for name, value in parts if value)
+        line = f"- **{_cell(run.label)}**: {_code(str(run.directory))}"
+        lines.append(line + (f" ({_cell(details)})" if details else ""))
     lines += [
+        "",
+        "## Scores",
+        "",
         (
             "WikiRoleEval scores (Ditto, arXiv 2401.12474) recomputed from each run's judged.jsonl as the "
             "official scoring.py computes them: turn-weighted means, knowledge skipping turns scored 0 or "
             "null, rounded to 2 decimals. [low, high] is a 95% bootstrap interval resampling dialogues."
         ),
         "",
-        "Runs, in the order given:",
+        *_table(score),
         "",
     ]
-    for run in runs:
-        parts = [("model", run.info.model), ("judge", run.info.judge), ("eval set", run.info.eval_file)]
-        details = ", ".join(f"{name} {value}" for name, value in parts if value)
-        line = f"- **{_cell(run.label)}**: {_code(str(run.directory))}"
-        lines.append(line + (f" ({_cell(details)})" if details else ""))
-    lines += ["", "## Scores", "", *_table(score), ""]
     lines += [f"Note: {_cell(note)}" for note in notes] + ([""] if notes else [])
     lines += ["## By character category", "", *_table(categories), ""]
-    lines += ["## Charts", ""]
-    lines += [f"![{CHART_TITLES[name]}]({path.name})" for name, path in charts.items()] + [""]
+    lines += ["## Charts", "", *_charts(charts)]
+    lines += _judge(judge) if judge is not None else []
     lines += ["## Example dialogues", ""]
     if not examples:
         lines += ["No eval item was answered by every run.", ""]
