@@ -11,6 +11,7 @@ from ditto.chat_files import read_jsonl
 from ditto.cli import options
 from ditto.cli.eval_agreement import agreement_command
 from ditto.cli.eval_score import score_command
+from ditto.cli.eval_stability import stability_command
 from ditto.cli.options import setting_option
 from ditto.cost import print_estimates
 from ditto.errors import DittoError
@@ -35,6 +36,7 @@ eval_app = typer.Typer(help="WikiRoleEval-compatible evaluation: build sets, run
 
 eval_app.command("score")(score_command)
 eval_app.command("agreement")(agreement_command)
+eval_app.command("stability")(stability_command)
 
 
 def training_character_ids(path: Path | None) -> set[str]:

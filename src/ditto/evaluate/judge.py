@@ -163,12 +163,15 @@ def judge_items(
     answers: list[list[str]],
     config: JudgeConfig,
     *,
+    metrics: tuple[str, ...] = METRICS,
     progress: bool = True,
 ) -> tuple[list[JudgedItem], JudgeReport]:
-    """Judged items and the judge's report (usage, requests, cut and unparsed answers)."""
+    """Judged items and the judge's report (usage, requests, cut and unparsed answers);
+    `metrics` narrows the questions asked (stability.py re-asks consistency alone), the rest
+    left with no samples."""
     tasks = [
-        (metric, i, t) for metric in METRICS for i, item in enumerate(items) if metric in judged_metrics(item)
-        for t in range(len(answers[i]))
+        (metric, i, t) for metric in METRICS for i, item in enumerate(items)
+        if metric in metrics and metric in judged_metrics(item) for t in range(len(answers[i]))
     ]
     structured = config.parsing != "official" and bool(tasks) and uses_schemas(judge, store)
     forms = {(m, i): judge_form(m, items[i], config, structured) for m, i, _ in tasks}

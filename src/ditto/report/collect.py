@@ -18,8 +18,9 @@ from ditto.errors import DittoError
 from ditto.evaluate.agreement import AGREEMENT_FILE
 from ditto.evaluate.records import JUDGED_FILE, MTBENCH_FILE, RUN_INFO_FILE, SCORES_FILE
 from ditto.evaluate.scoring import read_judged, score_records
+from ditto.evaluate.stability import STABILITY_FILE
 from ditto.report.json_files import Record, read_json_object, read_record
-from ditto.report.reliability import STABILITY_FILE, AgreementFile, StabilityFile
+from ditto.report.reliability import AgreementFile, StabilityFile
 
 
 class RunInfo(BaseModel):

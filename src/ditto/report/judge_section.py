@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ditto.evaluate.agreement import COMPARED, FIGURE_LABELS, STATISTICS
 from ditto.evaluate.scoring import format_score
+from ditto.evaluate.stability import SHARES
 from ditto.report.collect import Run
 from ditto.report.reliability import AgreementFile, MetricFigures, StabilityFile
 from ditto.report.tables import Table
@@ -41,9 +42,6 @@ POSITION_READING = (
     "Position check: consistency asked again with the candidates reordered; a judge that reads the replies keeps "
     "naming the same character, one that answers by position names whoever now stands where its choice stood."
 )
-SHARES = {"follows_character": "follows the character", "follows_position": "follows the position",
-          "other": "names another candidate"}
-
 
 @dataclass
 class JudgeSection:

@@ -20,10 +20,6 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, model_validator
 
-# The name stability.json is read under. evaluate/stability.py (being written beside this
-# module) defines the same constant for its writer; one should import the other once it lands.
-STABILITY_FILE = "stability.json"
-
 Interval = tuple[float, float]
 Share = Annotated[float, Field(ge=0, le=1)]
 Vote = Annotated[int, Field(ge=0, le=1)]
