@@ -115,3 +115,13 @@ def builtin_model():
     model = TransformersModel("builtin")
     model.load()
     return model
+
+
+@pytest.fixture(scope="session")
+def simulated(tmp_path_factory, llama_server) -> dict:
+    """`ditto simulate` of three builtin characters through transient faults, then re-run
+    (tests/simulated_run.py): its run directory, what it sent, and its pinned answers. Shared
+    by the simulate and eval end-to-end tests; a test that writes to a run copies it first."""
+    from tests.simulated_run import simulate_through_faults
+
+    return simulate_through_faults(tmp_path_factory.mktemp("simulate") / "run", llama_server)

@@ -156,7 +156,7 @@ class FaultProxy:
                     proxy.upstream + self.path.removeprefix("/v1"),
                     content=body,
                     headers={"content-type": "application/json"},
-                    timeout=120,
+                    timeout=600,  # as the client: a slow upstream under load is no fault of the proxy
                 )
 
             def _forward(self, method: str, body: bytes) -> None:

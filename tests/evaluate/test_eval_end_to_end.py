@@ -1,13 +1,21 @@
 """Eval build, rollout, judge and scoring end to end on the builtin model (served by
-llama.cpp), for 2 held-out characters."""
+llama.cpp), for 2 held-out characters.
+
+The build simulates two characters of the session's `simulated` run (tests/conftest.py) with
+its settings, so it asks exactly what that run asked for them and answers every request from
+a copy of its store: the build's files are made as on a fresh run, without the model's
+minute of writing them again."""
 
 import json
+import shutil
 import subprocess
 import sys
 
 import pytest
 
 from ditto.characters import read_profiles, write_profiles
+from tests.fault_proxy import FaultProxy
+from tests.simulated_run import MAX_TOKENS, SEED
 
 pytestmark = pytest.mark.slow
 
@@ -21,35 +29,43 @@ def read_jsonl(path):
 
 
 @pytest.fixture(scope="module")
-def evaluated(tmp_path_factory, llama_server, shared_data):
+def evaluated(tmp_path_factory, llama_server, shared_data, simulated):
     root = tmp_path_factory.mktemp("eval")
-    english = [p for p in read_profiles("builtin") if p.lang == "en"][:6]
+    english = [p for p in read_profiles("builtin") if p.lang == "en"]
     write_profiles(root / "pool.jsonl", english)
-    trained = english[:4]
+    # held out: two characters the simulated run made a session for; trained: every other one
+    simulated_ids = list(dict.fromkeys(s["character_id"] for s in read_jsonl(simulated["run"] / "sessions.jsonl")))
+    held_out = set(simulated_ids[:2])
+    trained = [p for p in english if p.id not in held_out]
     (root / "sft.jsonl").write_text("".join(
         json.dumps({"messages": [{"role": "user", "content": "hi"}], "character_id": p.id}) + "\n" for p in trained))
     questions = [json.loads(line) for line in (shared_data / "mt_bench" / "question.jsonl").open()]
     roleplay = [q for q in questions if q["category"] == "roleplay"][:2]
     (root / "mtbench.jsonl").write_text("".join(json.dumps(q) + "\n" for q in roleplay[:1] + questions[:1]))
 
-    build = ditto("eval", "build", "--teacher", "builtin", "--teacher-base-url", llama_server,
-                  "--characters", str(root / "pool.jsonl"), "--exclude-train", str(root / "sft.jsonl"),
-                  "--lang", "en", "--turns", "2", "--max-tokens", "1024", "--out", str(root / "eval.jsonl"),
-                  "--run", str(root / "build"), "--no-progress")
+    (root / "build").mkdir()
+    shutil.copy(simulated["run"] / "store.sqlite", root / "build" / "store.sqlite")
+    with FaultProxy(llama_server) as proxy:
+        build = ditto("eval", "build", "--teacher", "builtin", "--teacher-base-url", proxy.base_url,
+                      "--characters", str(root / "pool.jsonl"), "--exclude-train", str(root / "sft.jsonl"),
+                      "--lang", "en", "--turns", "2", "--max-tokens", str(MAX_TOKENS), "--seed", str(SEED),
+                      "--out", str(root / "eval.jsonl"), "--run", str(root / "build"), "--no-progress")
     assert build.returncode == 0, build.stderr
     run = ditto("eval", "run", "--model", "builtin", "--base-url", llama_server, "--judge", "builtin",
                 "--judge-base-url", llama_server, "--eval", str(root / "eval.jsonl"), "--out", str(root / "run"),
                 "--judge-n", "2", "--judge-max-reasks", "1", "--judge-max-tokens", "48", "--max-tokens", "24",
                 "--mtbench", str(root / "mtbench.jsonl"), "--no-progress")
     assert run.returncode == 0, run.stderr
-    return {"root": root, "trained": {p.id for p in trained}, "held_out": {p.id for p in english[4:]},
-            "build_stdout": build.stdout}
+    return {"root": root, "trained": {p.id for p in trained}, "held_out": held_out,
+            "build_stdout": build.stdout, "build_posts": proxy.model_posts()}
 
 
 def test_eval_set_holds_only_held_out_characters(evaluated):
     items = read_jsonl(evaluated["root"] / "eval.jsonl")
     assert items and {item["meta"]["character_id"] for item in items} <= evaluated["held_out"]
-    assert "refused 4 characters" in evaluated["build_stdout"]
+    # the simulation of the same characters with the same settings asked all of it already
+    assert evaluated["build_posts"] == 0
+    assert f"refused {len(evaluated['trained'])} characters" in evaluated["build_stdout"]
     for item in items:
         meta = item["meta"]
         assert len(meta["role_consist_cands"]) == 4
@@ -127,8 +143,6 @@ def test_mtbench_roleplay_is_answered_over_two_turns_and_graded(evaluated):
 
 
 def test_rerun_sends_nothing(evaluated, llama_server):
-    from tests.fault_proxy import FaultProxy
-
     root = evaluated["root"]
     before = (root / "run" / "judged.jsonl").read_text()
     with FaultProxy(llama_server) as proxy:

@@ -5,8 +5,6 @@ each failure, with counts in stats.json that agree with the files written.
 """
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,47 +12,17 @@ import pytest
 from ditto.characters import read_profiles
 from ditto.models.schema_probe import is_probe
 from tests.fault_proxy import FaultProxy
+from tests.simulated_run import FAULTS, MAX_TOKENS, SETTINGS, ditto
 
 pytestmark = pytest.mark.slow
-
-
-def ditto(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ditto", *args], capture_output=True, text=True, timeout=900)
 
 
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-FAULTS = ["429", None, None, "500", None, "reset", None, None, "truncate", None, "badjson"]
-MAX_TOKENS = 1024
-"""Room for the tiny model's whole replies (300 to 700 tokens on this pool): a reply cut at
-the limit ends its session, so a few dozen tokens would leave almost no session."""
-SETTINGS = ["--characters", "builtin", "--limit", "3", "--lang", "en", "--turns", "2", "--max-tokens",
-            str(MAX_TOKENS), "--seed", "0", "--no-progress"]
-
-
-@pytest.fixture(scope="module")
-def simulated(tmp_path_factory, llama_server):
-    run = tmp_path_factory.mktemp("simulate") / "run"
-    # Transient faults spread over the run; the shard test below compares it with clean runs.
-    memory: dict = {}  # pinned answers, shared with the shards below (tests/fault_proxy.py)
-    with FaultProxy(llama_server, FAULTS, memory=memory) as proxy:
-        args = ["simulate", "--model", "builtin", "--base-url", proxy.base_url, *SETTINGS,
-                "--concurrency", "1", "--run", str(run)]
-        result = ditto(*args)
-        posts_before = proxy.posts
-        # the run's own requests; the structured-output probe's are the stats' business
-        first_bodies = [b for b in map(json.loads, proxy.bodies) if not is_probe(b)]
-        sft_before = (run / "sft.jsonl").read_bytes() if result.returncode == 0 else b""
-        stats_before = json.loads((run / "stats.json").read_text()) if result.returncode == 0 else {}
-        rerun = ditto(*args)
-        rerun_posts = proxy.posts - posts_before
-    assert result.returncode == 0, result.stderr
-    assert rerun.returncode == 0, rerun.stderr
-    return {"run": run, "bodies": first_bodies, "sft_before": sft_before, "rerun_posts": rerun_posts,
-            "proxy_url": proxy.base_url, "memory": memory,
-            "stats_before": stats_before}
+# `simulated` (tests/conftest.py): the run these tests read, made once per session through
+# transient faults (tests/simulated_run.py) and shared with the eval end-to-end tests.
 
 
 def test_stats_agree_with_the_files(simulated):
