@@ -13,8 +13,9 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ditto.errors import DittoError
 from ditto.types import Message
@@ -89,6 +90,42 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
 def read_jsonl(path: str | Path) -> list[tuple[int, dict]]:
     """Every (line number, object) of `iter_jsonl`, the whole file checked."""
     return list(iter_jsonl(path))
+
+
+def read_json(path: str | Path) -> object:
+    """The JSON value of a whole file (not JSON lines); errors name the file and line."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DittoError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DittoError(f"{path}: cannot read it ({exc})") from None
+
+
+Identified = TypeVar("Identified", bound=BaseModel)
+
+
+def read_identified(path: str | Path, record: type[Identified], what: str) -> list[Identified]:
+    """The records of a JSON-lines file as `record`s with an `id` each, in file order. Labels
+    and samples name records by id, so an id that repeats is refused rather than guessed
+    between; the first invalid field is named with the file and line."""
+    records: list[Identified] = []
+    lines: dict[str, int] = {}
+    for number, raw in iter_jsonl(path):
+        where = f"{path}:{number}"
+        try:
+            parsed = record.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field_name = ".".join(str(part) for part in first["loc"])
+            raise DittoError(f"{where}: not a ditto {what} ({field_name}: {first['msg']})") from None
+        identity = parsed.id  # type: ignore[attr-defined]
+        if identity in lines:
+            raise DittoError(f"{where}: {what} id {identity!r} repeats (line {lines[identity]}); labels name it by id")
+        lines[identity] = number
+        records.append(parsed)
+    return records
 
 
 def parse_messages(value: object, where: str) -> list[Message]:

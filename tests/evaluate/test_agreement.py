@@ -398,7 +398,7 @@ def test_a_judged_file_without_samples_or_with_repeated_ids_is_refused(tmp_path,
     with pytest.raises(DittoError, match="no judge samples"):
         read_judged_items(path)
     twice = write_lines(tmp_path / "twice.jsonl", [judged_record("A"), judged_record("A")])
-    with pytest.raises(DittoError, match=r"twice.jsonl:2: item id 'A' repeats \(line 1\)"):
+    with pytest.raises(DittoError, match=r"twice.jsonl:2: judged item id 'A' repeats \(line 1\)"):
         read_judged_items(twice)
     result = ditto_in_process("eval", "agreement", str(tmp_path / "missing.jsonl"), str(labels))
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1

@@ -22,7 +22,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from ditto.annotate.sample import Task, Unit
-from ditto.chat_files import write_text_atomic
+from ditto.chat_files import read_json, write_text_atomic
 from ditto.errors import DittoError
 
 # The answer the interface offers for each 0/1 metric, and the value it stands for.
@@ -117,12 +117,7 @@ def _value(result: dict, where: str) -> tuple[str, object] | None:
 
 def read_export(path: Path) -> Iterator[tuple[str, dict]]:
     """(where, label record) for every labelled control of every annotation in the export."""
-    try:
-        tasks = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DittoError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DittoError(f"{path}: cannot read it ({exc})") from None
+    tasks = read_json(path)
     if not isinstance(tasks, list):
         raise DittoError(f"{path}: not a Label Studio JSON export (an array of tasks)")
     for number, task in enumerate(tasks, start=1):

@@ -22,9 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError
-
-from ditto.chat_files import iter_jsonl
+from ditto.chat_files import read_identified
 from ditto.errors import DittoError
 from ditto.evaluate.agreement import read_judged_items
 from ditto.evaluate.candidates import split_candidate
@@ -90,18 +88,8 @@ def turn_units(path: Path) -> list[Unit]:
 
 def query_units(path: Path) -> list[Unit]:
     """Every simulated query of a sessions.jsonl, in file order; errors name file and line."""
-    units, seen = [], {}
-    for number, record in iter_jsonl(path):
-        where = f"{path}:{number}"
-        try:
-            session = Session.model_validate(record)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            name = ".".join(str(part) for part in first["loc"])
-            raise DittoError(f"{where}: not a ditto session ({name}: {first['msg']})") from None
-        if session.id in seen:
-            raise DittoError(f"{where}: session id {session.id!r} repeats (line {seen[session.id]}); labels name it")
-        seen[session.id] = number
+    units = []
+    for session in read_identified(path, Session, "session"):
         units += [
             Unit(item=session.id, turn=turn, lang=session.lang, kind=t.kind, character=session.name,
                  about=session.description, question=t.query, metrics=("query_valid",))

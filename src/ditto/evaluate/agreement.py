@@ -43,9 +43,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-from pydantic import ValidationError
 
-from ditto.chat_files import iter_jsonl
+from ditto.chat_files import read_identified
 from ditto.errors import DittoError
 from ditto.evaluate.human_labels import KNOWLEDGE_SCORES, HumanLabel, candidate_index
 from ditto.evaluate.records import JudgedItem, JudgeSample
@@ -74,20 +73,7 @@ def read_judged_items(path: str | Path) -> list[JudgedItem]:
     """The records of a ditto judged.jsonl with their judge samples; errors name file and line.
 
     Labels name items by id, so an id that repeats is refused rather than guessed between."""
-    items: list[JudgedItem] = []
-    lines: dict[str, int] = {}
-    for number, record in iter_jsonl(path):
-        where = f"{path}:{number}"
-        try:
-            item = JudgedItem.model_validate(record)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field_name = ".".join(str(part) for part in first["loc"])
-            raise DittoError(f"{where}: not a ditto judged record ({field_name}: {first['msg']})") from None
-        if item.id in lines:
-            raise DittoError(f"{where}: item id {item.id!r} repeats (line {lines[item.id]}); labels name items by id")
-        lines[item.id] = number
-        items.append(item)
+    items = read_identified(path, JudgedItem, "judged item")
     if not items:
         raise DittoError(f"{path}: no records")
     if not any(item.judgements for item in items):

@@ -8,12 +8,12 @@ path for a bad value), never a traceback or a number silently shown as something
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ditto.chat_files import read_json
 from ditto.errors import DittoError
 
 Record = TypeVar("Record", bound=BaseModel)
@@ -21,12 +21,7 @@ Record = TypeVar("Record", bound=BaseModel)
 
 def read_json_object(path: Path) -> dict:
     """The JSON object in `path`."""
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DittoError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DittoError(f"{path}: cannot read it ({exc})") from None
+    value = read_json(path)
     if not isinstance(value, dict):
         raise DittoError(f"{path}: expected a JSON object")
     return value
