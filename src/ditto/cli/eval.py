@@ -12,7 +12,7 @@ from ditto.cli import options
 from ditto.cli.eval_agreement import agreement_command
 from ditto.cli.eval_score import score_command
 from ditto.cli.eval_stability import stability_command
-from ditto.cli.options import setting_option
+from ditto.cli.options import judge_config, setting_option
 from ditto.cost import print_estimates
 from ditto.errors import DittoError
 from ditto.evaluate.answers import read_answers
@@ -93,11 +93,6 @@ def build_command(
     Console(stderr=True).print(f"wrote {len(items)} eval dialogues to {out}")
 
 
-def judge_config(
-    n: int, temperature: float, max_tokens: int, max_reasks: int, parsing: str, seed: int, prompts: Path | None
-) -> JudgeConfig:
-    return JudgeConfig(n=n, temperature=temperature, max_tokens=max_tokens, max_reasks=max_reasks,
-                       parsing=parsing, seed=seed, prompts_dir=str(prompts) if prompts else None)  # type: ignore[arg-type]
 
 
 def select_shard(items: list, shard: str, source: Path, key=lambda item: item.id) -> list:

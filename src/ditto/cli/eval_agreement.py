@@ -25,11 +25,11 @@ from ditto.evaluate.human_labels import read_labels
 SHOWN_IDS = 5  # unknown item ids named in the note; the rest are counted
 
 
-def _number(value: float | None) -> str:
+def figure_text(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
-def _interval(interval: list[float] | None) -> str:
+def interval_text(interval: list[float] | None) -> str:
     return "n/a" if interval is None else f"[{interval[0]:.4f}, {interval[1]:.4f}]"
 
 
@@ -41,14 +41,14 @@ def agreement_tables(figures: dict) -> tuple[Table, Table]:
     for metric in COMPARED:
         part = figures[metric]
         for row, name in enumerate(STATISTICS[metric]):
-            judge.add_row(metric if row == 0 else "", FIGURE_LABELS[name], _number(part[name]),
-                          _interval(part["ci"][name]), str(part["n"]) if row == 0 else "")
+            judge.add_row(metric if row == 0 else "", FIGURE_LABELS[name], figure_text(part[name]),
+                          interval_text(part["ci"][name]), str(part["n"]) if row == 0 else "")
     annotators = figures["annotators"]
     people = Table(title=f"Between annotators ({annotators['count']}): Krippendorff's alpha")
     for column in ("metric", "alpha", "turns labelled by 2+"):
         people.add_column(column, justify="left" if column == "metric" else "right", no_wrap=True)
     for metric in COMPARED:
-        people.add_row(metric, _number(annotators["alpha"][metric]), str(annotators["units"][metric]))
+        people.add_row(metric, figure_text(annotators["alpha"][metric]), str(annotators["units"][metric]))
     return judge, people
 
 

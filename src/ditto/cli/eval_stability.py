@@ -12,8 +12,8 @@ from rich.table import Table
 
 from ditto.chat_files import write_text_atomic
 from ditto.cli import options
-from ditto.cli.eval_agreement import FIGURE_LABELS, _interval, _number
-from ditto.cli.options import setting_option
+from ditto.cli.eval_agreement import FIGURE_LABELS, figure_text, interval_text
+from ditto.cli.options import judge_config, setting_option
 from ditto.errors import DittoError
 from ditto.evaluate.agreement import BOOTSTRAP, COMPARED, STATISTICS, read_judged_items
 from ditto.evaluate.config import EvalConfig, JudgeConfig
@@ -31,7 +31,8 @@ def stability_tables(figures: dict) -> list[Table]:
     for column in ("verdict", "share", "95% CI", "turns"):
         position.add_column(column, justify="left" if column == "verdict" else "right", no_wrap=True)
     for row, (key, label) in enumerate(SHARES.items()):
-        position.add_row(label, _number(bias[key]), _interval(bias["ci"].get(key)), str(bias["n"]) if row == 0 else "")
+        position.add_row(label, figure_text(bias[key]), interval_text(bias["ci"].get(key)),
+                         str(bias["n"]) if row == 0 else "")
     tables = [position]
     parts = [("test_retest", f"Test-retest (seed {figures['test_retest']['seed']})")]
     if "judge_judge" in figures:
@@ -43,8 +44,8 @@ def stability_tables(figures: dict) -> list[Table]:
         for metric in COMPARED:
             found = figures[part][metric]
             for row, name in enumerate(STATISTICS[metric]):
-                table.add_row(metric if row == 0 else "", FIGURE_LABELS[name], _number(found[name]),
-                              _interval(found["ci"][name]), str(found["n"]) if row == 0 else "")
+                table.add_row(metric if row == 0 else "", FIGURE_LABELS[name], figure_text(found[name]),
+                              interval_text(found["ci"][name]), str(found["n"]) if row == 0 else "")
         tables.append(table)
     return tables
 
@@ -105,8 +106,6 @@ def stability_command(
     no_progress: bool = options.NO_PROGRESS,
 ) -> None:
     """How stable the judge is without people: candidate order, fresh samples, a second judge."""
-    from ditto.cli.eval import judge_config  # eval.py registers this command: imported when called
-
     if other_judge is None and other_judge_base_url is not None:
         raise DittoError("--other-judge-base-url is read only with --other-judge")
     items = read_judged_items(judged)

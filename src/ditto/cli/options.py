@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from ditto.characters.io import BUILTIN_POOL
+from ditto.evaluate.config import JudgeConfig
 from ditto.models.builtin import BUILTIN_NAME
 from ditto.models.config import BackendConfig
 from ditto.settings import default_of, flag_of, setting_field
@@ -109,3 +110,11 @@ def sampling_params(
         max_tokens=max_tokens, temperature=temperature, top_p=top_p, n=n, seed=seed,
         repetition_penalty=repetition_penalty,
     )
+
+
+def judge_config(
+    n: int, temperature: float, max_tokens: int, max_reasks: int, parsing: str, seed: int, prompts: Path | None
+) -> JudgeConfig:
+    """The judge settings of `eval run`, `eval judge` and `eval stability`, from their options."""
+    return JudgeConfig(n=n, temperature=temperature, max_tokens=max_tokens, max_reasks=max_reasks,
+                       parsing=parsing, seed=seed, prompts_dir=str(prompts) if prompts else None)  # type: ignore[arg-type]
