@@ -160,8 +160,13 @@ def read_chats(path: str | Path) -> list[tuple[dict, list[Message]]]:
     return chats
 
 
+def jsonl_line(record: dict) -> str:
+    """One record as a line of a JSON-lines file, as every file ditto writes has it."""
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
 def write_jsonl_atomic(path: str | Path, records: Iterable[dict]) -> None:
-    write_text_atomic(path, (json.dumps(record, ensure_ascii=False) + "\n" for record in records))
+    write_text_atomic(path, (jsonl_line(record) for record in records))
 
 
 def write_text_atomic(path: str | Path, text: str | Iterable[str]) -> None:

@@ -38,8 +38,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ditto.annotate.labels import checked_value, label_record, labels_for, progress, save_posted
+from ditto.annotate.labels import (
+    annotators,
+    checked_value,
+    finished,
+    label_record,
+    labels_for,
+    progress,
+    save_posted,
+)
 from ditto.annotate.sample import Task, Unit
+from ditto.chat_files import jsonl_line
 from ditto.errors import DittoError
 from ditto.store import RunStore
 
@@ -93,7 +102,7 @@ def _next_position(annotation: Annotation, labelled: dict, after: int) -> int | 
     for step in range(1, count + 1):
         position = (after + step) % count
         unit = annotation.units[position]
-        if not all(metric in labelled.get(unit.key, {}) for metric in unit.metrics):
+        if not finished(unit, labelled):
             return position
     return None
 
@@ -122,7 +131,7 @@ def create_app(annotation: Annotation) -> Starlette:
                 return _refused(400, "an annotator's name is 1-64 letters, digits, '.', '_', '@' or '-'")
             return RedirectResponse(_url(chosen), status_code=303)
         people = [(name, progress(annotation.units, labels_for(annotation.store, annotation.task, name)))
-                  for name in sorted({label.annotator for label in annotation.store.labels(annotation.task)})]
+                  for name in annotators(annotation.store, annotation.task)]
         return _page("start.html.j2", people=people, total=total, description=annotation.description)
 
     async def resume(request: Request) -> Response:
@@ -183,16 +192,13 @@ def create_app(annotation: Annotation) -> Starlette:
             await form.close()
         save_posted(annotation.store, annotation.task, name, unit, values)
         labelled = labels_for(annotation.store, annotation.task, name)
-        if not all(metric in labelled.get(unit.key, {}) for metric in unit.metrics):
+        if not finished(unit, labelled):
             return RedirectResponse(_url(name, position), status_code=303)
         following = _next_position(annotation, labelled, position)
         return RedirectResponse(_url(name, "done" if following is None else following), status_code=303)
 
     async def export(request: Request) -> Response:
-        import json
-
-        lines = "".join(json.dumps(label_record(label), ensure_ascii=False) + "\n"
-                        for label in annotation.store.labels(annotation.task))
+        lines = "".join(jsonl_line(label_record(label)) for label in annotation.store.labels(annotation.task))
         return Response(lines, media_type="application/x-ndjson", headers={
             "Content-Disposition": f'attachment; filename="labels-{annotation.task}.jsonl"',
             "Cache-Control": "no-store"})

@@ -98,6 +98,11 @@ def save_posted(store: RunStore, task: Task, annotator: str, unit: Unit, values:
                                    value=value) for metric, value in values.items()])
 
 
+def finished(unit: Unit, labelled: dict[tuple[str, int], dict]) -> bool:
+    """Whether every question about `unit` has a label in `labelled` (`labels_for`)."""
+    return all(metric in labelled.get(unit.key, {}) for metric in unit.metrics)
+
+
 def progress(units: Iterable[Unit], labelled: dict[tuple[str, int], dict]) -> int:
     """Units with every question answered."""
-    return sum(all(m in labelled.get(unit.key, {}) for m in unit.metrics) for unit in units)
+    return sum(finished(unit, labelled) for unit in units)
