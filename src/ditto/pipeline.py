@@ -269,11 +269,24 @@ def split_pool(
     return [p for p in pool if p.id in train_ids], [p for p in pool if p.id in eval_ids]
 
 
+def planned_eval_items(pool: list[Profile], eval_pool: list[Profile], simulation: SimulateConfig) -> list[EvalItem]:
+    """Stand-ins for an eval set still to build, for estimates: one dialogue per held-out
+    character, of `turns` queries of a typical length."""
+    from ditto.simulate.estimate import QUERY_TOKENS
+
+    return [
+        EvalItem(id=p.id, lang=p.lang, label=p.name, summary=p.summary, system=role_system_prompt(p),
+                 prompts=["x" * 4 * QUERY_TOKENS] * simulation.turns,
+                 candidates=draw_candidates(p, pool, simulation.seed))
+        for p in eval_pool if p.lang in simulation.langs
+    ]
+
+
 def estimate_run(config: RunConfig) -> list[StageEstimate]:
     """What `run_ditto` will send, stage by stage, before anything runs. An eval set still to
     build counts each held-out character as one dialogue of `turns` queries."""
     from ditto.evaluate.estimate import estimate_evaluation
-    from ditto.simulate.estimate import QUERY_TOKENS, estimate_simulation
+    from ditto.simulate.estimate import estimate_simulation
 
     pool = read_profiles(config.characters)
     items = config.eval_items()
@@ -287,12 +300,7 @@ def estimate_run(config: RunConfig) -> list[StageEstimate]:
     estimates.append(StageEstimate("train", 0, 0, 0, 0,
                                    note=f"{steps} steps, no requests" if steps else "training, no requests"))
     if items is None:
-        items = [
-            EvalItem(id=p.id, lang=p.lang, label=p.name, summary=p.summary, system=role_system_prompt(p),
-                     prompts=["x" * 4 * QUERY_TOKENS] * simulation.turns,
-                     candidates=draw_candidates(p, pool, config.seed))
-            for p in eval_pool if p.lang in simulation.langs
-        ]
+        items = planned_eval_items(pool, eval_pool, simulation)
     for label in ("seed", "ditto"):
         estimates += estimate_evaluation(items, config.eval_config(), f"eval {label}: ")
     return estimates

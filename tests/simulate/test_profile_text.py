@@ -69,3 +69,21 @@ def test_profile_text_shows_an_article_only_with_a_budget():
     assert ProfileText(summary_tokens=100).article(profile) == ""
     assert ProfileText(summary_tokens=100, article_tokens=6).article(profile) == "== Life ==\nShe married."
     assert ProfileText(summary_tokens=3, count=words).summary(profile) == "Ada was a" + CUT_MARK
+
+
+def test_without_claims_the_prompts_show_no_wikidata_fact_but_keep_the_introduction():
+    from ditto.simulate.config import SimulateConfig
+    from ditto.simulate.queries import query_prompt
+    from ditto.simulate.sessions import response_system_prompt
+
+    holmes = Profile(id="Q4653", name="Sherlock Holmes", lang="en", description="fictional detective",
+                     claims=["occupation: private investigator"], summary="Sherlock Holmes lives at 221B Baker Street.")
+    watson = Profile(id="Q187", name="John Watson", lang="en", claims=["occupation: physician"], summary="A doctor.")
+    for with_claims in (True, False):
+        text = ProfileText.from_config(SimulateConfig(with_claims=with_claims))
+        prompts = [query_prompt(holmes, watson, 3, None, text)[0].content, response_system_prompt(holmes, None, text)]
+        for prompt in prompts:
+            assert ("private investigator" in prompt) is with_claims
+            assert "221B Baker Street" in prompt
+        assert ("physician" in prompts[0]) is with_claims
+    assert holmes.claims == ["occupation: private investigator"], "the profile itself is left as it was"

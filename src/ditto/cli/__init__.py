@@ -21,6 +21,7 @@ from ditto.cli.merge_runs import merge_command
 from ditto.cli.report import report_command
 from ditto.cli.run import run_command
 from ditto.cli.simulate import simulate_command
+from ditto.cli.study import study_app
 from ditto.cli.train import train_app
 from ditto.errors import DittoError
 
@@ -59,6 +60,7 @@ app.add_typer(annotate_app, name="annotate")
 app.command("report")(report_command)
 app.command("run")(run_command)
 app.command("merge")(merge_command)
+app.add_typer(study_app, name="study")
 
 
 def main(argv: list[str] | None = None) -> None:

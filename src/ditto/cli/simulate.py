@@ -39,6 +39,7 @@ def simulate_command(
     top_p: float = setting_option(SimulateConfig, "top_p"),
     repetition_penalty: float = setting_option(SimulateConfig, "repetition_penalty"),
     summary_tokens: int = setting_option(SimulateConfig, "summary_tokens"),
+    with_claims: bool = setting_option(SimulateConfig, "with_claims"),
     with_article: bool = setting_option(SimulateConfig, "with_article"),
     article_tokens: int = setting_option(SimulateConfig, "article_tokens"),
     prompts: Path = setting_option(SimulateConfig, "prompts_dir"),
@@ -59,8 +60,9 @@ def simulate_command(
         limit=limit, langs=options.split_list(lang), turns=turns, queries_per_pair=queries,
         contrastive_share=contrastive_share, contrast=contrast, seed=seed, max_attempts=max_attempts,
         max_tokens=max_tokens, query_temperature=query_temperature, temperature=temperature, top_p=top_p,
-        repetition_penalty=repetition_penalty, summary_tokens=summary_tokens, with_article=with_article,
-        article_tokens=article_tokens, prompts_dir=str(prompts) if prompts else None, push_to_hub=push_to_hub,
+        repetition_penalty=repetition_penalty, summary_tokens=summary_tokens, with_claims=with_claims,
+        with_article=with_article, article_tokens=article_tokens, prompts_dir=str(prompts) if prompts else None,
+        push_to_hub=push_to_hub,
         shard=Shard.parse(shard),
     )
     if dry_run:

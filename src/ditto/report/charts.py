@@ -49,7 +49,7 @@ BUSIEST_POINT = 8  # turns at which a scatter point stops growing, so that one c
 LEGEND_CHARS = 60
 
 
-def _plain(label: str) -> str:
+def plain_label(label: str) -> str:
     """A run label as matplotlib text shown verbatim (an unescaped `$` starts mathtext, and
     `$x^$` in a model name would stop the report with a parse error), on one line and cut
     at LEGEND_CHARS so the legend leaves room for the chart; the tables show it whole."""
@@ -59,7 +59,7 @@ def _plain(label: str) -> str:
     return label.replace("$", r"\$")
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     """A blank figure (inches); the one place the report imports matplotlib."""
     try:
         from matplotlib.figure import Figure
@@ -68,7 +68,7 @@ def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), dpi=100)
 
 
-def _save(figure: Figure, path: Path) -> Path:
+def save_png(figure: Figure, path: Path) -> Path:
     figure.tight_layout()
     figure.savefig(path, format="png", metadata=PNG_METADATA)
     return path
@@ -88,7 +88,7 @@ def _mean_and_error(run: Run, metric: str, divisor: float) -> tuple[float, float
 
 def bar_chart(runs: list[Run], path: Path) -> Path:
     """Grouped bars: one group per metric, one bar per model, 95% intervals as error bars."""
-    figure = _figure(7.5, 4.2)
+    figure = new_figure(7.5, 4.2)
     axes = figure.add_subplot()
     positions = np.arange(len(CHART_METRICS))
     width = 0.8 / len(runs)
@@ -105,8 +105,8 @@ def bar_chart(runs: list[Run], path: Path) -> Path:
     axes.set_ylabel("mean, all turns (knowledge: 1-10 score / 10)")
     axes.set_title("WikiRoleEval, 95% bootstrap intervals over dialogues")
     # Handles and labels given together: matplotlib then keeps a label starting with "_".
-    axes.legend(bars, [_plain(run.label) for run in runs], fontsize="small")
-    return _save(figure, path)
+    axes.legend(bars, [plain_label(run.label) for run in runs], fontsize="small")
+    return save_png(figure, path)
 
 
 def _radar_values(run: Run, with_mtbench: bool) -> list[float]:
@@ -125,13 +125,13 @@ def radar_chart(runs: list[Run], path: Path) -> Path:
     with_mtbench = any(run.mtbench is not None and run.mtbench.mean is not None for run in runs)
     labels = [label for _, label, _ in CHART_METRICS] + (["MT-Bench / 10"] if with_mtbench else [])
     angles = np.linspace(0, 2 * np.pi, len(labels), endpoint=False).tolist()
-    figure = _figure(6, 6.4)
+    figure = new_figure(6, 6.4)
     axes = figure.add_subplot(projection="polar")
     lines, names = [], []
     for run in runs:
         values = _radar_values(run, with_mtbench)
         missing = with_mtbench and (run.mtbench is None or run.mtbench.mean is None)
-        names.append(_plain(f"{run.label} (no MT-Bench)" if missing else run.label))
+        names.append(plain_label(f"{run.label} (no MT-Bench)" if missing else run.label))
         lines += axes.plot(angles + angles[:1], values + values[:1], linewidth=1.5)
         axes.fill(angles + angles[:1], values + values[:1], alpha=0.15)
     axes.set_xticks(angles, labels=labels)
@@ -141,11 +141,11 @@ def radar_chart(runs: list[Run], path: Path) -> Path:
     axes.set_title("All scores on a 0-1 scale", pad=20)
     axes.legend(lines, names, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(3, len(runs)),
                 fontsize="small")
-    return _save(figure, path)
+    return save_png(figure, path)
 
 
 def _panels(count: int, height: float = PANEL_INCHES) -> tuple[Figure, list]:
-    figure = _figure(PANEL_INCHES * count, height)
+    figure = new_figure(PANEL_INCHES * count, height)
     return figure, [figure.add_subplot(1, count, index + 1) for index in range(count)]
 
 
@@ -166,8 +166,8 @@ def confusion_chart(runs: list[Run], path: Path) -> Path:
         axes.set_yticks(positions, labels=[str(p + 1) for p in positions])
         axes.set_xlabel("judge's choice (candidate number)")
         axes.set_ylabel("people's choice (candidate number)")
-        axes.set_title(f"{_plain(run.label)}\n{len(pairs)} turns", fontsize="medium")
-    return _save(figure, path)
+        axes.set_title(f"{plain_label(run.label)}\n{len(pairs)} turns", fontsize="medium")
+    return save_png(figure, path)
 
 
 def knowledge_chart(runs: list[Run], path: Path) -> Path:
@@ -190,8 +190,8 @@ def knowledge_chart(runs: list[Run], path: Path) -> Path:
         axes.set_aspect("equal")
         axes.set_xlabel("judge's score (1-10)")
         axes.set_ylabel("people's score (1-10)")
-        axes.set_title(f"{_plain(run.label)}\n{len(pairs)} turns", fontsize="medium")
-    return _save(figure, path)
+        axes.set_title(f"{plain_label(run.label)}\n{len(pairs)} turns", fontsize="medium")
+    return save_png(figure, path)
 
 
 def judge_charts(runs: list[Run], folder: Path) -> dict[str, Path]:

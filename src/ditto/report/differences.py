@@ -61,6 +61,15 @@ class Comparison:
         return [sentence(self.label, self.baseline, difference) for difference in self.differences]
 
 
+def direction(difference: Difference) -> str | None:
+    """"higher" or "lower" where the interval excludes 0 and MIN_DIALOGUES dialogues or more
+    are behind it; None where no difference can be told from noise (module doc)."""
+    if difference.mean is None or difference.interval is None or difference.dialogues < MIN_DIALOGUES:
+        return None
+    low, high = difference.interval
+    return "higher" if low > 0 else "lower" if high < 0 else None
+
+
 def sentence(label: str, baseline: str, difference: Difference) -> str:
     """The difference in words; "higher" or "lower" only when the interval excludes 0 and
     MIN_DIALOGUES dialogues or more are behind it."""
@@ -72,9 +81,10 @@ def sentence(label: str, baseline: str, difference: Difference) -> str:
         return (f"{name}: {label} minus {baseline} is {mean:+.2f} ({size}); no interval was computed "
                 "(bootstrap 0), so nothing tells it from noise.")
     low, high = interval
-    if difference.dialogues >= MIN_DIALOGUES and low > 0:
+    told = direction(difference)
+    if told == "higher":
         return f"{name}: {label} is higher than {baseline} by {format_score(mean, interval)}, over {size}."
-    if difference.dialogues >= MIN_DIALOGUES and high < 0:
+    if told == "lower":
         return f"{name}: {label} is lower than {baseline} by {format_score(-mean, [-high, -low])}, over {size}."
     few = f", fewer than the {MIN_DIALOGUES} an interval needs" if difference.dialogues < MIN_DIALOGUES else ""
     return (f"{name}: no difference between {label} and {baseline} can be told apart from noise at this size "

@@ -34,12 +34,12 @@ def code_spans(text: str) -> Markup:
     return Markup(CODE_SPAN.sub(r"<code>\1</code>", str(escape(text))))
 
 
-def _data_uri(png: Path) -> str:
+def data_uri(png: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
 
 
 def _figures(charts: dict[str, Path]) -> list[dict[str, str]]:
-    return [{"title": CHART_TITLES[name], "uri": _data_uri(path)} for name, path in charts.items()]
+    return [{"title": CHART_TITLES[name], "uri": data_uri(path)} for name, path in charts.items()]
 
 
 def render_html(

@@ -31,7 +31,7 @@ def _text(text: str) -> str:
     return LINK_TEXT_END.sub(r"\\]", escaped)
 
 
-def _cell(text: str) -> str:
+def markdown_cell(text: str) -> str:
     """One line of text, safe in a table cell, a heading or a list item."""
     return _text(" ".join(text.split())).replace("|", "\\|")
 
@@ -44,10 +44,10 @@ def _code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def _table(table: Table) -> list[str]:
-    lines = ["| " + " | ".join(_cell(h) for h in table.header) + " |"]
+def markdown_table(table: Table) -> list[str]:
+    lines = ["| " + " | ".join(markdown_cell(h) for h in table.header) + " |"]
     lines.append("|" + "|".join(["---"] + ["---:"] * (len(table.header) - 1)) + "|")
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in table.rows]
+    lines += ["| " + " | ".join(markdown_cell(c) for c in row) + " |" for row in table.rows]
     return lines
 
 
@@ -56,12 +56,13 @@ def _quote(text: str) -> list[str]:
 
 
 def _example(number: int, example: Example) -> list[str]:
-    lines = [f"### {number}. {_cell(example.character)} ({_cell(example.lang)}, item {_cell(example.key)})", ""]
+    where = f"{markdown_cell(example.lang)}, item {markdown_cell(example.key)}"
+    lines = [f"### {number}. {markdown_cell(example.character)} ({where})", ""]
     for turn, prompt in enumerate(example.prompts):
         lines += [f"**Turn {turn + 1}, user:**", "", *_quote(prompt), ""]
         for label, answers in example.answers.items():
             answer = answers[turn] if turn < len(answers) else "(no answer)"
-            lines += [f"**{_cell(label)}:**", "", *_quote(answer), ""]
+            lines += [f"**{markdown_cell(label)}:**", "", *_quote(answer), ""]
     return lines
 
 
@@ -72,11 +73,11 @@ def _charts(charts: dict[str, Path]) -> list[str]:
 def _differences(comparisons: Sequence[Comparison]) -> list[str]:
     if not comparisons:
         return []
-    lines = ["## Differences between models", "", _cell(method_line(comparisons[0].baseline)), ""]
+    lines = ["## Differences between models", "", markdown_cell(method_line(comparisons[0].baseline)), ""]
     for comparison in comparisons:
-        lines += [f"**{_cell(comparison.label)} against {_cell(comparison.baseline)}:**", ""]
-        lines += [f"- {_cell(sentence)}" for sentence in comparison.sentences()]
-        lines += [f"- Note: {_cell(comparison.note)}"] if comparison.note else []
+        lines += [f"**{markdown_cell(comparison.label)} against {markdown_cell(comparison.baseline)}:**", ""]
+        lines += [f"- {markdown_cell(sentence)}" for sentence in comparison.sentences()]
+        lines += [f"- Note: {markdown_cell(comparison.note)}"] if comparison.note else []
         lines.append("")
     return lines
 
@@ -84,8 +85,8 @@ def _differences(comparisons: Sequence[Comparison]) -> list[str]:
 def _judge(section: JudgeSection) -> list[str]:
     lines = ["## Judge reliability", ""]
     if section.table is not None:
-        lines += [*_table(section.table), ""]
-    lines += [line for text in section.readings + section.notes for line in (_cell(text), "")]
+        lines += [*markdown_table(section.table), ""]
+    lines += [line for text in section.readings + section.notes for line in (markdown_cell(text), "")]
     return lines + (_charts(section.charts) if section.charts else [])
 
 
@@ -95,14 +96,14 @@ def render_markdown(
     judge: JudgeSection | None = None,
 ) -> str:
     lines = ["# Role-play evaluation report", ""]
-    lines += [f"> **Warning:** {_cell(warning)}" for warning in warnings] + ([""] if warnings else [])
+    lines += [f"> **Warning:** {markdown_cell(warning)}" for warning in warnings] + ([""] if warnings else [])
     lines += _differences(comparisons)
     lines += ["## Runs", "", "In the order given:", ""]
     for run in runs:
         parts = [("model", run.info.model), ("judge", run.info.judge), ("eval set", run.info.eval_file)]
         details = ", ".join(f"{name} {value}" for name, value in parts if value)
-        line = f"- **{_cell(run.label)}**: {_code(str(run.directory))}"
-        lines.append(line + (f" ({_cell(details)})" if details else ""))
+        line = f"- **{markdown_cell(run.label)}**: {_code(str(run.directory))}"
+        lines.append(line + (f" ({markdown_cell(details)})" if details else ""))
     lines += [
         "",
         "## Scores",
@@ -113,11 +114,11 @@ def render_markdown(
             "null, rounded to 2 decimals. [low, high] is a 95% bootstrap interval resampling dialogues."
         ),
         "",
-        *_table(score),
+        *markdown_table(score),
         "",
     ]
-    lines += [f"Note: {_cell(note)}" for note in notes] + ([""] if notes else [])
-    lines += ["## By character category", "", *_table(categories), ""]
+    lines += [f"Note: {markdown_cell(note)}" for note in notes] + ([""] if notes else [])
+    lines += ["## By character category", "", *markdown_table(categories), ""]
     lines += ["## Charts", "", *_charts(charts)]
     lines += _judge(judge) if judge is not None else []
     lines += ["## Example dialogues", ""]

@@ -51,6 +51,11 @@ class SimulateConfig:
         "sentence end; counted with the teacher's tokenizer when it runs locally, else as about 4 "
         "characters or 1 CJK character per token. 0: no introduction.", min=0,
     )
+    with_claims: bool = setting(
+        True, "Show the teacher each profile's Wikidata facts (its verbalised claims); --no-claims leaves "
+        "the name, description and Wikipedia text only (the profile ablation of `ditto study`).",
+        flag="--with-claims/--no-claims",
+    )
     with_article: bool = setting(
         False, "Also show the teacher the body of each profile's Wikipedia article, as `ditto characters "
         f"fetch` stored it (up to {ARTICLE_CHARS:,} characters).",

@@ -85,13 +85,20 @@ class ProfileText:
     article_tokens: int | None = None
     """None: no article (`--with-article` not given)."""
     count: Callable[[str], int] = estimate_tokens
+    claims: bool = True
+    """False: the prompts show no Wikidata facts (`--no-with-claims`)."""
     _cuts: dict[tuple[str, int], str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_config(cls, config: SimulateConfig, count: Callable[[str], int] = estimate_tokens) -> ProfileText:
         """The budgets `config` sets (`summary_tokens`, `with_article`, `article_tokens`)."""
         article = config.article_tokens if config.with_article else None
-        return cls(summary_tokens=config.summary_tokens, article_tokens=article, count=count)
+        return cls(summary_tokens=config.summary_tokens, article_tokens=article, count=count,
+                   claims=config.with_claims)
+
+    def shown(self, profile: Profile) -> Profile:
+        """The profile as the prompts show it: without its claims when `claims` is off."""
+        return profile if self.claims or not profile.claims else profile.model_copy(update={"claims": []})
 
     def summary(self, profile: Profile) -> str:
         return self._cut(profile.summary, self.summary_tokens)

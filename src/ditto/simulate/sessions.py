@@ -92,7 +92,7 @@ def response_system_prompt(
 ) -> str:
     profile_text = profile_text or default_profile_text()
     return render(
-        "response_simulation", profile.lang, prompts_dir, profile=profile,
+        "response_simulation", profile.lang, prompts_dir, profile=profile_text.shown(profile),
         summary=profile_text.summary(profile), article=profile_text.article(profile),
     )
 
