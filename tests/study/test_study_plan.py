@@ -182,3 +182,19 @@ def test_the_cells_table_lists_unfinished_cells_as_waiting(tmp_path):
     assert [row[0] for row in table.rows] == ["seed", "imitation", "imitation"]
     assert all("not run yet" in row for row in table.rows)
     assert table.header[:2] == ["role", "data"]
+
+
+def test_a_model_the_study_trained_is_evaluated_as_its_training_when_named_again(tmp_path):
+    """The builtin model after its own Ditto fine-tuning, named as a seed model by its folder,
+    is the same evaluation as the training that made it: one folder, asked once."""
+    from ditto.study.runner import mark_done
+
+    context = make_context(tmp_path)
+    training = context.training(BUILTIN, pool_size.TrainingData(context.simulation(BUILTIN), "all"))
+    folder = tmp_path / training.folder
+    named = ModelRef(str(folder))
+    folder.mkdir(parents=True)
+    assert context.evaluation(named).folder != context.evaluation(training).folder, "not trained yet: a model"
+    mark_done(folder, training.spec())
+    assert context.evaluation(named).folder == context.evaluation(training).folder
+    assert context.evaluation(named, with_profile=True).folder != context.evaluation(training).folder

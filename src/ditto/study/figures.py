@@ -40,26 +40,28 @@ def _padded(limits: tuple[float, float]) -> tuple[float, float]:
 
 def supervision_scatter(metric: str, pairs: list[tuple[str, Point, Point]], path: Path) -> Path:
     """The paper's Figure 5 for one metric: supervision performance (x) against imitation
-    performance (y), one point per seed <- supervisor, the diagonal drawn: above it the
+    performance (y), one numbered point per seed <- supervisor (the key below the axes names
+    them, so long model names never crowd the plot), the diagonal drawn: above it the
     fine-tuned seed does better than its supervisor did with the profile."""
     name, limits = AXES[metric]
-    figure = new_figure(5.0, 5.0)
+    figure = new_figure(6.0, 6.0 + 0.25 * len(pairs))
     axes = figure.add_subplot()
     axes.plot(limits, limits, linestyle="--", color="#888", linewidth=1, label="imitation = supervision")
-    for label, supervision, imitation in pairs:
+    for number, (label, supervision, imitation) in enumerate(pairs, 1):
         if supervision.mean is None or imitation.mean is None:
             continue
         xerr, yerr = supervision.error, imitation.error
         axes.errorbar([supervision.mean], [imitation.mean], xerr=[[xerr[0]], [xerr[1]]], yerr=[[yerr[0]], [yerr[1]]],
-                      fmt="o", capsize=3)
-        axes.annotate(plain_label(label), (supervision.mean, imitation.mean), textcoords="offset points",
-                      xytext=(5, 5), fontsize=8)
+                      fmt="o", capsize=3, label=f"{number}: {plain_label(label)}")
+        axes.annotate(str(number), (supervision.mean, imitation.mean), textcoords="offset points",
+                      xytext=(4 + 7 * (number - 1), 4), fontsize=8)
     axes.set_xlim(*_padded(limits))
     axes.set_ylim(*_padded(limits))
+    axes.set_aspect("equal", adjustable="box")
     axes.set_xlabel(f"{name}: supervision (supervisor with the profile)")
     axes.set_ylabel(f"{name}: imitation (seed after training)")
     axes.set_title(f"{name}: imitation against supervision")
-    axes.legend(loc="lower right", fontsize=8)
+    axes.legend(loc="upper left", bbox_to_anchor=(0.0, -0.12), fontsize=7, frameon=False)
     return save_png(figure, path)
 
 

@@ -20,7 +20,7 @@ from ditto.store.merge_runs import merge_runs
 from ditto.store.run_store import DATABASE_NAME, LOCK_NAME
 from ditto.study.steps import STEP_FILE
 
-STEP_KINDS = ("eval-set", "simulate", "ratings", "data", "models", "eval")
+STEP_KINDS = ("eval-set", "simulate", "ratings", "data", "merged", "models", "eval")
 """The folders a study's steps live in (steps.py names them)."""
 
 

@@ -59,7 +59,8 @@ def warnings(plan: StudyPlan, context: StudyContext) -> list[str]:
     held_out = [p for p in context.eval_pool if p.lang in langs]
     dialogues = len(context.given_items) if context.given_items is not None else len(held_out)
     if dialogues < MIN_DIALOGUES:
-        found.append(f"the eval set has {dialogues} dialogues, fewer than the {MIN_DIALOGUES} an interval needs: no "
+        found.append(f"the eval set has {dialogues} dialogue{'' if dialogues == 1 else 's'}, fewer than the "
+                     f"{MIN_DIALOGUES} an interval needs: no "
                      "difference or claim can be decided; at this size the study checks that its machinery works")
     return found
 

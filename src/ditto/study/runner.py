@@ -26,6 +26,7 @@ from ditto.evaluate.run import evaluate
 from ditto.evaluate.scoring import format_score
 from ditto.evaluate.supervision import with_profiles
 from ditto.models import ChatModel, load_model
+from ditto.models.huggingface import adapter_base
 from ditto.pipeline import split_pool
 from ditto.report.collect import Run, read_run
 from ditto.simulate.run import simulate
@@ -44,6 +45,7 @@ from ditto.study.steps import (
     canonical,
 )
 from ditto.train.inputs import train_unless_done
+from ditto.train.merge_adapter import merge_adapter
 from ditto.types import Session
 
 RATINGS_FILE = "ratings.jsonl"
@@ -200,12 +202,26 @@ class StepRunner:
             mark_done(folder, step.spec())
         return folder / "sft.jsonl"
 
+    def trainable(self, seed: ModelRef) -> str:
+        """What training starts from: the seed itself, or, for a LoRA adapter (a model ditto
+        trained, say, as the second seed of a cross-supervision study), the adapter merged
+        into its base once (`ditto train merge`), since an adapter cannot be a base model."""
+        if adapter_base(seed.name) is None:
+            return seed.name
+        merged = self.out / "merged" / seed.slug
+        if not is_done(merged):
+            self.release()
+            merge_adapter(seed.name, merged)
+            mark_done(merged, {"adapter": str(seed)})
+        return str(merged)
+
     def training(self, step: Training) -> Path:
         data = self.data(step.data)
         output = self.out / step.folder
         self.release()  # training needs the memory
-        settings = replace(self.config.settings, model=step.seed.name, progress=self.progress)
+        settings = replace(self.config.settings, model=self.trainable(step.seed), progress=self.progress)
         train_unless_done(settings.train_config(data, output))
+        mark_done(output, step.spec())  # what `trained_here` reads when this model is named again
         return output
 
     def evaluation(self, step: Evaluation) -> Path:

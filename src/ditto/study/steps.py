@@ -120,6 +120,20 @@ class Training:
 Tested = ModelRef | Training
 
 
+def trained_here(model: ModelRef) -> dict | None:
+    """The training spec of a model a study trained (its folder's `study_step.json`), when
+    `model` names such a folder: evaluating it is then the same step as evaluating that
+    training, so a study that takes a trained model as a seed or supervisor asks nothing twice."""
+    marker = Path(model.name) / STEP_FILE
+    if model.base_url is not None or not marker.is_file():
+        return None
+    try:
+        spec = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return spec if isinstance(spec, dict) and {"seed", "data", "context"} <= spec.keys() else None
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """A model answering the study's eval set, scored by its judge: as it is (the role prompt
@@ -131,14 +145,21 @@ class Evaluation:
     context: str = ""
     """Digest of the study's eval set, judge and eval settings: other ones, another folder."""
 
+    def _tested(self) -> tuple[object, str]:
+        """What the evaluated model is, and the slug its folder starts with."""
+        if isinstance(self.model, Training):
+            return self.model.spec(), self.model.seed.slug
+        training = trained_here(self.model)
+        if training is not None:
+            return canonical(training), ModelRef.parse(training["seed"], "seed").slug
+        return str(self.model), self.model.slug
+
     def spec(self) -> dict:
-        tested = self.model.spec() if isinstance(self.model, Training) else str(self.model)
-        return {"model": tested, "with_profile": self.with_profile, "context": self.context}
+        return {"model": self._tested()[0], "with_profile": self.with_profile, "context": self.context}
 
     @property
     def folder(self) -> str:
-        name = self.model.seed.slug if isinstance(self.model, Training) else self.model.slug
-        return f"eval/{name}{'-profile' if self.with_profile else ''}-{digest(self.spec())}"
+        return f"eval/{self._tested()[1]}{'-profile' if self.with_profile else ''}-{digest(self.spec())}"
 
     @property
     def label(self) -> str:
