@@ -1,13 +1,10 @@
 """`ditto study ...`: the paper's analyses and open questions, each one resumable command.
 
-Every study takes `ditto run`'s settings (characters, sizes, tokens, judge and training
-settings) from one list, `shared_options`, added to each command by `study_command`; each
-command adds only the models and the factor it varies.
+Every study takes `ditto run`'s settings (`cli/run_settings.py`) and the study's own
+(`study_options`), added to each command by `study_command`; each command adds only the
+models and the factor it varies.
 """
 
-import functools
-import inspect
-import typing
 from pathlib import Path
 
 import typer
@@ -15,10 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ditto.cli import options
-from ditto.cli.options import setting_option
+from ditto.cli.run_settings import run_config, run_settings, with_options
 from ditto.cost import print_estimates
 from ditto.models.builtin import BUILTIN_NAME
-from ditto.pipeline import RunConfig
 from ditto.shard import Shard
 from ditto.study import ablation, cross_supervision, pool_size, query_quality
 from ditto.study.config import StudyConfig
@@ -30,87 +26,44 @@ study_app = typer.Typer(help="The paper's analyses and open questions as resumab
                         no_args_is_help=True)
 
 
-def shared_options(
+def study_options(
     out: Path = typer.Option(Path("runs/study"), "--out", "-o", help="Study folder: every cell's run directories "
                              "and the study's document. Studies sharing it share every step they have in common."),
     judge: str = typer.Option(None, "--judge", help="Judge, MODEL[@URL] [default: the first seed model; the paper "
                               "used GPT-4]."),
     eval_teacher: str = typer.Option(None, "--eval-teacher", help="Writes the eval set once from held-out "
                                      "characters, MODEL[@URL] [default: the study's first data writer]."),
-    eval_set: Path = setting_option(RunConfig, "eval_set"),
-    characters: str = options.CHARACTERS,
-    train_characters: int = setting_option(RunConfig, "train_characters"),
-    eval_characters: int = setting_option(RunConfig, "eval_characters"),
-    lang: str = setting_option(RunConfig, "langs"),
-    turns: int = setting_option(RunConfig, "turns"),
-    max_tokens: int = setting_option(RunConfig, "max_tokens"),
-    answer_max_tokens: int = setting_option(RunConfig, "answer_max_tokens"),
-    judge_n: int = setting_option(RunConfig, "judge_n"),
-    judge_max_tokens: int = setting_option(RunConfig, "judge_max_tokens"),
-    parsing: str = setting_option(RunConfig, "parsing"),
-    recipe: str = setting_option(RunConfig, "recipe"),
-    lora: bool = setting_option(RunConfig, "method"),
-    epochs: float = setting_option(RunConfig, "epochs"),
-    train_steps: int = setting_option(RunConfig, "train_steps", "--max-steps"),
-    lr: float = setting_option(RunConfig, "lr", "--train-lr"),
-    max_length: int = setting_option(RunConfig, "max_length"),
-    train_batch_size: int = setting_option(RunConfig, "train_batch_size"),
-    seed: int = setting_option(RunConfig, "seed"),
-    concurrency: int = options.CONCURRENCY,
-    timeout: float = options.TIMEOUT,
-    max_retries: int = options.MAX_RETRIES,
-    batch_size: int = options.BATCH_SIZE,
-    structured: str = options.STRUCTURED,
-    no_progress: bool = options.NO_PROGRESS,
     shard: str = options.SHARD,
-    dry_run: bool = options.DRY_RUN,
 ) -> dict:
     return dict(locals())
 
 
-def study_command(command: typing.Callable) -> typing.Callable:
-    """`command` with the shared options added to its own; it receives them as `shared`."""
-    own = inspect.signature(command)
-    extra = inspect.signature(shared_options)
-    parameters = [p for p in own.parameters.values() if p.name != "shared"] + list(extra.parameters.values())
-
-    @functools.wraps(command)
-    def wrapper(**values):
-        shared = {name: values.pop(name) for name in extra.parameters}
-        return command(**values, shared=shared)
-
-    hints = {**typing.get_type_hints(command), **typing.get_type_hints(shared_options)}
-    hints.pop("shared", None)
-    wrapper.__signature__ = own.replace(parameters=parameters)
-    wrapper.__annotations__ = hints
-    return wrapper
+study_command = with_options(study_options, run_settings)
+"""Every study's options after its own: where it writes, who judges, and `ditto run`'s settings."""
 
 
-def _context(shared: dict, first_seed: ModelRef, default_writer: ModelRef) -> tuple[StudyContext, bool, bool]:
-    """The study's settings and characters from the shared options; (context, dry run, progress)."""
-    s = shared
-    settings = RunConfig(
-        out=s["out"], model=first_seed.name, eval_set=s["eval_set"], characters=s["characters"],
-        train_characters=s["train_characters"], eval_characters=s["eval_characters"],
-        langs=options.split_list(s["lang"]) if s["lang"] else None, turns=s["turns"], max_tokens=s["max_tokens"],
-        answer_max_tokens=s["answer_max_tokens"], judge_n=s["judge_n"], judge_max_tokens=s["judge_max_tokens"],
-        parsing=s["parsing"], recipe=s["recipe"],
-        method=None if s["lora"] is None else ("lora" if s["lora"] else "full"), epochs=s["epochs"],
-        train_steps=s["train_steps"], lr=s["lr"], max_length=s["max_length"], train_batch_size=s["train_batch_size"],
-        seed=s["seed"], progress=not s["no_progress"],
-        backend=options.backend_config(s["concurrency"], s["timeout"], s["max_retries"], s["batch_size"],
-                                       s["structured"]),
-    )
-    judge = ModelRef.parse(s["judge"], "--judge") if s["judge"] else None
-    eval_teacher = ModelRef.parse(s["eval_teacher"], "--eval-teacher") if s["eval_teacher"] else None
-    config = StudyConfig.create(s["out"], settings, first_seed=first_seed, judge=judge, eval_teacher=eval_teacher,
-                                default_writer=default_writer, shard=Shard.parse(s["shard"]))
-    return StudyContext(config), s["dry_run"], not s["no_progress"]
+def _context(settings: dict, first_seed: ModelRef, default_writer: ModelRef) -> StudyContext:
+    """The study's settings and characters from the shared options."""
+    run = run_config(settings, out=settings["out"], model=first_seed.name)
+    judge = ModelRef.parse(settings["judge"], "--judge") if settings["judge"] else None
+    teacher = settings["eval_teacher"]
+    eval_teacher = ModelRef.parse(teacher, "--eval-teacher") if teacher else None
+    config = StudyConfig.create(settings["out"], run, first_seed=first_seed, judge=judge, eval_teacher=eval_teacher,
+                                default_writer=default_writer, shard=Shard.parse(settings["shard"]))
+    return StudyContext(config)
 
 
-def _go(plan: StudyPlan, context: StudyContext, dry_run: bool, progress: bool) -> None:
+def _seed_and_teacher(seed_model: str, teacher: str | None, settings: dict) -> tuple[ModelRef, ModelRef, StudyContext]:
+    """The seed model, the data's writer (the seed itself by default: self-alignment) and the
+    study's context, for the studies of one seed model."""
+    seed = ModelRef.parse(seed_model, "--seed-model")
+    writer = ModelRef.parse(teacher, "--teacher") if teacher else seed
+    return seed, writer, _context(settings, seed, writer)
+
+
+def _go(plan: StudyPlan, context: StudyContext, settings: dict) -> None:
     console = Console(stderr=True)
-    if dry_run:
+    if settings["dry_run"]:
         estimates, lines = estimate_study(plan, context)
         table = Table(title=f"study {plan.name}: {len(lines)} cells", title_justify="left")
         for column in ("cell", "needs"):
@@ -122,7 +75,7 @@ def _go(plan: StudyPlan, context: StudyContext, dry_run: bool, progress: bool) -
         for warning in warnings(plan, context):
             console.print(f"warning: {warning}", markup=False, highlight=False)
         return
-    result = run_study(plan, context, progress=progress)
+    result = run_study(plan, context, progress=not settings["no_progress"])
     if not result.finished:
         console.print("this shard's cells are done; join the shards with `ditto merge`, then run the same command "
                       "without --shard", markup=False)
@@ -146,12 +99,12 @@ def cross_supervision_command(
                                          help="A model writing Ditto data; repeat for each."),
     seed_model: list[str] = typer.Option(..., "--seed-model", metavar="MODEL[@URL]",
                                          help="A model fine-tuned on every supervisor's data; repeat for each."),
-    shared: dict = None,
+    settings: dict | None = None,
 ) -> None:
     """Every seed model learns from every supervisor's data (the paper's Figure 5)."""
     supervisors, seeds = _models(supervisor, "--supervisor"), _models(seed_model, "--seed-model")
-    context, dry_run, progress = _context(shared, seeds[0], supervisors[0])
-    _go(cross_supervision.study_plan(context, supervisors, seeds), context, dry_run, progress)
+    context = _context(settings, seeds[0], supervisors[0])
+    _go(cross_supervision.study_plan(context, supervisors, seeds), context, settings)
 
 
 @study_app.command("pool-size")
@@ -163,14 +116,12 @@ def pool_size_command(
                                   "training characters."),
     diversity: bool = typer.Option(True, "--diversity/--no-diversity", help="Also pools of humans only, fictional "
                                    "characters only, and both, of equal size."),
-    shared: dict = None,
+    settings: dict | None = None,
 ) -> None:
     """Scores against the number and the kinds of training characters (open question 1)."""
-    seed = ModelRef.parse(seed_model, "--seed-model")
-    writer = ModelRef.parse(teacher, "--teacher") if teacher else seed
-    context, dry_run, progress = _context(shared, seed, writer)
+    seed, writer, context = _seed_and_teacher(seed_model, teacher, settings)
     plan = pool_size.study_plan(context, seed, writer, pool_size.parse_fractions(fractions), diversity)
-    _go(plan, context, dry_run, progress)
+    _go(plan, context, settings)
 
 
 @study_app.command("query-quality")
@@ -180,13 +131,11 @@ def query_quality_command(
     teacher: str = TEACHER,
     sample: int = typer.Option(100, "--sample", min=1, help="Queries in the validity table: the sample the "
                                "annotation page shows for the same --sample and --seed."),
-    shared: dict = None,
+    settings: dict | None = None,
 ) -> None:
     """Validity of the simulated queries, and training on the valid ones only (open question 2)."""
-    seed = ModelRef.parse(seed_model, "--seed-model")
-    writer = ModelRef.parse(teacher, "--teacher") if teacher else seed
-    context, dry_run, progress = _context(shared, seed, writer)
-    _go(query_quality.study_plan(context, seed, writer, sample), context, dry_run, progress)
+    seed, writer, context = _seed_and_teacher(seed_model, teacher, settings)
+    _go(query_quality.study_plan(context, seed, writer, sample), context, settings)
 
 
 @study_app.command("ablation")
@@ -197,11 +146,9 @@ def ablation_command(
                                "the four variants; queries: 1,3,5; contrastive: 0,0.4,0.8]."),
     seed_model: str = SEED_MODEL,
     teacher: str = TEACHER,
-    shared: dict = None,
+    settings: dict | None = None,
 ) -> None:
     """One factor of the simulation varied, everything else fixed (one table and chart)."""
-    seed = ModelRef.parse(seed_model, "--seed-model")
-    writer = ModelRef.parse(teacher, "--teacher") if teacher else seed
-    context, dry_run, progress = _context(shared, seed, writer)
+    seed, writer, context = _seed_and_teacher(seed_model, teacher, settings)
     chosen = options.split_list(values) if values else None
-    _go(ablation.study_plan(context, vary, chosen, seed, writer), context, dry_run, progress)
+    _go(ablation.study_plan(context, vary, chosen, seed, writer), context, settings)

@@ -65,6 +65,18 @@ def supervision_scatter(metric: str, pairs: list[tuple[str, Point, Point]], path
     return save_png(figure, path)
 
 
+def _points_with_errors(axes, points: list[tuple[float, Point]], label: str, line: bool) -> None:
+    """Points (x, score) with their intervals as error bars, joined when `line`; scoreless
+    points left out."""
+    shown = [(x, p) for x, p in points if p.mean is not None]
+    if not shown:
+        return
+    errors = [p.error for _, p in shown]
+    yerr = [[e[0] for e in errors], [e[1] for e in errors]]
+    axes.errorbar([x for x, _ in shown], [p.mean for _, p in shown], yerr=yerr,
+                  fmt="o-" if line and len(shown) > 1 else "o", capsize=3, label=label)
+
+
 def metric_curves(series: dict[str, dict[str, list[tuple[float, Point]]]], x_label: str, path: Path) -> Path:
     """One panel per metric of `series` (metric -> name -> points (x, score)), each series a
     line of points with error bars."""
@@ -73,13 +85,7 @@ def metric_curves(series: dict[str, dict[str, list[tuple[float, Point]]]], x_lab
         name, limits = AXES[metric]
         axes = figure.add_subplot(1, len(series), index)
         for label, points in lines.items():
-            shown = [(x, p) for x, p in points if p.mean is not None]
-            if not shown:
-                continue
-            errors = [p.error for _, p in shown]
-            axes.errorbar([x for x, _ in shown], [p.mean for _, p in shown],
-                          yerr=[[e[0] for e in errors], [e[1] for e in errors]], fmt="o-" if len(shown) > 1 else "o",
-                          capsize=3, label=plain_label(label))
+            _points_with_errors(axes, points, plain_label(label), line=True)
         axes.set_ylim(*_padded(limits))
         axes.set_xlabel(x_label)
         axes.set_title(name)
@@ -96,10 +102,7 @@ def factor_panels(factor: str, values: list[str], points: dict[str, list[Point]]
     for index, metric in enumerate(AXES, 1):
         name, limits = AXES[metric]
         axes = figure.add_subplot(1, len(AXES), index)
-        shown = [(i, p) for i, p in enumerate(points[metric]) if p.mean is not None]
-        errors = [p.error for _, p in shown]
-        axes.errorbar([i for i, _ in shown], [p.mean for _, p in shown],
-                      yerr=[[e[0] for e in errors], [e[1] for e in errors]], fmt="o", capsize=3, label="after training")
+        _points_with_errors(axes, list(enumerate(points[metric])), "after training", line=False)
         if baseline and baseline[metric].mean is not None:
             axes.axhline(baseline[metric].mean, linestyle=":", color="#888", label="seed before training")
         axes.set_xticks(range(len(values)), [plain_label(v) for v in values], rotation=15, fontsize=8)
