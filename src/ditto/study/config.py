@@ -58,8 +58,11 @@ class StudyConfig:
     @property
     def eval_build(self) -> Simulation:
         """The eval set's own simulation: the eval teacher over the held-out characters (their
-        ids are filled in when the pool is split)."""
-        return Simulation(self.eval_teacher, self.simulation)
+        ids are filled in when the pool is split, which the pool and the split's sizes decide)."""
+        characters = Path(self.settings.characters)
+        pool = {"characters": file_digest(characters) if characters.is_file() else self.settings.characters,
+                "train": self.settings.train_characters, "eval": self.settings.eval_characters}
+        return Simulation(self.eval_teacher, self.simulation, pool=digest(pool))
 
     @property
     def eval_set_file(self) -> Path:

@@ -142,7 +142,7 @@ def estimate_study(plan: StudyPlan, context: StudyContext) -> tuple[list[StageEs
         items = planned_eval_items(context.pool, context.eval_pool, config.simulation)
     for simulation in simulations:
         if not done(simulation.folder, f"simulate by {simulation.writer.label}"):
-            estimates += estimate_simulation(context.pool, simulation.config, f"{simulation.folder} ")
+            estimates += estimate_simulation(context.train_pool, simulation.config, f"{simulation.folder} ")
     for rating in plan.ratings:
         if not done(rating.folder, "rate queries"):
             judge = config.settings.eval_config().judge

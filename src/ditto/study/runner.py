@@ -43,6 +43,7 @@ from ditto.study.steps import (
     Training,
     TrainingData,
     canonical,
+    digest,
 )
 from ditto.train.inputs import train_unless_done
 from ditto.train.merge_adapter import merge_adapter
@@ -99,7 +100,7 @@ class StudyContext:
     def simulation(self, writer: ModelRef, **changes: object) -> Simulation:
         """`writer` simulating every training character, with the study's settings and `changes`."""
         config = replace(self.config.simulation, character_ids=frozenset(self.train_ids), **changes)
-        return Simulation(writer, config)
+        return Simulation(writer, config, pool=digest([p.model_dump(mode="json") for p in self.train_pool]))
 
     def training(self, seed: ModelRef, data: TrainingData) -> Training:
         return Training(seed, data, context=self.config.training_context)
@@ -155,7 +156,9 @@ class StepRunner:
         folder = self.out / step.folder
         if not is_done(folder):
             with RunStore(folder) as store:
-                result = simulate(self.context.pool, self.model(step.writer), store, folder, step.config,
+                # the training characters are each other's partners, as in `ditto run`: no held-out
+                # character enters the training data, not even as the source of a contrastive question
+                result = simulate(self.context.train_pool, self.model(step.writer), store, folder, step.config,
                                   progress=self.progress)
             if not result.samples:
                 raise DittoError(f"{step.writer}: its simulation produced no session; see {folder}/failures.jsonl")

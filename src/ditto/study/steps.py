@@ -48,9 +48,12 @@ class Simulation:
 
     writer: ModelRef
     config: SimulateConfig
+    pool: str = ""
+    """Digest of the profiles the simulation draws characters and partners from."""
 
     def spec(self) -> dict:
-        return {"writer": str(self.writer), "config": canonical(dataclasses.replace(self.config, shard=None))}
+        return {"writer": str(self.writer), "config": canonical(dataclasses.replace(self.config, shard=None)),
+                "pool": self.pool}
 
     @property
     def folder(self) -> str:
