@@ -74,8 +74,8 @@ def test_query_quality_rates_every_query_and_trains_on_the_valid_sessions_only(s
     out, record = study["out"], study["record"]
     sessions = [s for _, s in read_jsonl(next(out.glob("simulate/*/sessions.jsonl")))]
     held_out = {item["meta"]["character_id"] for _, item in read_jsonl(next(out.glob("eval-set/*/eval_set.jsonl")))}
-    assert held_out and not held_out & {s["partner_id"] for s in sessions} | {s["character_id"] for s in sessions}, \
-        "no held-out character in the training data, not even as a partner"
+    in_training = {s["partner_id"] for s in sessions} | {s["character_id"] for s in sessions}
+    assert held_out and not held_out & in_training, "no held-out character in the training data, not even as a partner"
     rated = [r for _, r in read_jsonl(next(out.glob("ratings/*/ratings.jsonl")))]
     assert sorted((r["session"], r["turn"]) for r in rated) == sorted(
         (s["id"], turn) for s in sessions for turn in range(len(s["turns"])))
