@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ditto.annotate.sample import DEFAULT_SAMPLE
 from ditto.cli import options
 from ditto.cli.run_settings import run_config, run_settings, with_options
 from ditto.cost import print_estimates
@@ -129,7 +130,7 @@ def pool_size_command(
 def query_quality_command(
     seed_model: str = SEED_MODEL,
     teacher: str = TEACHER,
-    sample: int = typer.Option(100, "--sample", min=1, help="Queries in the validity table: the sample the "
+    sample: int = typer.Option(DEFAULT_SAMPLE, "--sample", min=1, help="Queries in the validity table: the sample the "
                                "annotation page shows for the same --sample and --seed."),
     settings: dict | None = None,
 ) -> None:

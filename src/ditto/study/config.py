@@ -39,15 +39,14 @@ class StudyConfig:
                eval_teacher: ModelRef | None, default_writer: ModelRef, shard: Shard | None = None) -> StudyConfig:
         """`settings` as `ditto run` parses them; the judge defaults to the first seed model
         (as in `ditto run`, with its warning) and the eval teacher to `default_writer`."""
-        settings = replace(settings, model=first_seed.name, eval_set=settings.eval_set)
+        settings = replace(settings, model=first_seed.name)
         resolved = replace(settings, **{name: settings.resolved(name) for name in EMBEDDED_MODEL_DEFAULTS})
         config = cls(out=Path(out), settings=resolved, judge=judge or first_seed,
                      eval_teacher=eval_teacher or default_writer, eval_set=settings.eval_set, shard=shard)
         if shard is not None and config.eval_set is None and not config.eval_set_file.is_file():
             raise DittoError(
-                f"--shard {shard}: every machine must test on the same eval set; pass --eval-set FILE (write it "
-                "once with `ditto eval build`, or run the study once without --shard --dry-run is not enough: "
-                f"copy {config.eval_set_file} from a finished unsharded start)"
+                f"--shard {shard}: every machine must test on the same eval set: pass --eval-set FILE (write it once "
+                "with `ditto eval build`, or take the eval_set.jsonl an unsharded start of this study built)"
             )
         return config
 
