@@ -282,6 +282,12 @@ def planned_eval_items(pool: list[Profile], eval_pool: list[Profile], simulation
     ]
 
 
+def training_estimate(stage: str, steps: int | None, what: str = "") -> StageEstimate:
+    """A training's line in a dry run: it sends nothing; its cost is the steps."""
+    note = f"{steps} steps, no requests" if steps else "training, no requests"
+    return StageEstimate(stage, 0, 0, 0, 0, note=f"{what}: {note}" if what else note)
+
+
 def estimate_run(config: RunConfig) -> list[StageEstimate]:
     """What `run_ditto` will send, stage by stage, before anything runs. An eval set still to
     build counts each held-out character as one dialogue of `turns` queries."""
@@ -296,9 +302,7 @@ def estimate_run(config: RunConfig) -> list[StageEstimate]:
     if items is None:
         held_out = replace(simulation, character_ids=frozenset(p.id for p in eval_pool))
         estimates += estimate_simulation(pool, held_out, "eval build: ")
-    steps = config.resolved("train_steps")
-    estimates.append(StageEstimate("train", 0, 0, 0, 0,
-                                   note=f"{steps} steps, no requests" if steps else "training, no requests"))
+    estimates.append(training_estimate("train", config.resolved("train_steps")))
     if items is None:
         items = planned_eval_items(pool, eval_pool, simulation)
     for label in ("seed", "ditto"):

@@ -20,9 +20,8 @@ from pathlib import Path
 
 from ditto.errors import DittoError
 from ditto.evaluate.records import METRICS
-from ditto.study.cross_supervision import point
 from ditto.study.document import Section
-from ditto.study.figures import factor_panels
+from ditto.study.figures import factor_panels, run_point
 from ditto.study.models import ModelRef
 from ditto.study.run import StudyPlan
 from ditto.study.runner import CellResult, StepRunner, StudyContext
@@ -71,9 +70,9 @@ def analyse(
 ) -> tuple[list[Section], dict]:
     done = [(c, results[c.key].run) for c in cells if c.key in results]
     values = [c.label(factor) for c, _ in done if c.role == "imitation"]
-    points = {m: [point(run, m) for c, run in done if c.role == "imitation"] for m in METRICS}
+    points = {m: [run_point(run, m) for c, run in done if c.role == "imitation"] for m in METRICS}
     seed_runs = [run for c, run in done if c.role == "seed"]
-    baseline = {m: point(seed_runs[0], m) for m in METRICS} if seed_runs else None
+    baseline = {m: run_point(seed_runs[0], m) for m in METRICS} if seed_runs else None
     description = FACTORS[factor][0]
     charts = {}
     if values:

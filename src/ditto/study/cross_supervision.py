@@ -21,7 +21,7 @@ from ditto.evaluate.records import METRICS
 from ditto.report.collect import Run
 from ditto.report.differences import MIN_DIALOGUES, Difference, compare_runs, direction
 from ditto.study.document import Section
-from ditto.study.figures import AXES, Point, supervision_scatter
+from ditto.study.figures import AXES, run_point, supervision_scatter
 from ditto.study.models import ModelRef
 from ditto.study.run import StudyPlan
 from ditto.study.runner import CellResult, StepRunner, StudyContext
@@ -54,10 +54,6 @@ def plan(context: StudyContext, supervisors: list[ModelRef], seeds: list[ModelRe
             cells.append(Cell("imitation", (("seed", seed.label), ("supervisor", supervisor.label)),
                               context.evaluation(context.training(seed, data))))
     return cells
-
-
-def point(run: Run, metric: str) -> Point:
-    return Point(run.label, run.scores["all"][metric], run.scores["ci"].get("all", {}).get(metric))
 
 
 def _paired(baseline: Run, other: Run, metric: str, seed: int) -> Difference:
@@ -132,7 +128,7 @@ def analyse(
     charts = {}
     numbers: dict = {"figure5": {}}
     for metric in METRICS:
-        points = [(f"{c.label('seed')} <- {c.label('supervisor')}", point(sup, metric), point(imit, metric))
+        points = [(f"{c.label('seed')} <- {c.label('supervisor')}", run_point(sup, metric), run_point(imit, metric))
                   for c, sup, imit in pairs]
         numbers["figure5"][metric] = [
             {"cell": label, "supervision": s.mean, "supervision_interval": s.interval, "imitation": i.mean,

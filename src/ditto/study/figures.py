@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ditto.report.charts import new_figure, plain_label, save_png
+from ditto.report.collect import Run
 
 AXES = {"consistency": ("Consistency", (0.0, 1.0)), "knowledge": ("Knowledge", (1.0, 10.0)),
         "rejection": ("Rejection", (0.0, 1.0))}
@@ -30,6 +31,11 @@ class Point:
         if self.mean is None or not self.interval:
             return 0.0, 0.0
         return max(0.0, self.mean - self.interval[0]), max(0.0, self.interval[1] - self.mean)
+
+
+def run_point(run: Run, metric: str) -> Point:
+    """A run's score on `metric` over all its turns, with its interval."""
+    return Point(run.label, run.scores["all"][metric], run.scores["ci"].get("all", {}).get(metric))
 
 
 def _padded(limits: tuple[float, float]) -> tuple[float, float]:

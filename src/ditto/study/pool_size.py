@@ -18,9 +18,8 @@ from pathlib import Path
 
 from ditto.errors import DittoError
 from ditto.evaluate.records import METRICS
-from ditto.study.cross_supervision import point
 from ditto.study.document import Section
-from ditto.study.figures import Point, metric_curves
+from ditto.study.figures import Point, metric_curves, run_point
 from ditto.study.models import ModelRef
 from ditto.study.run import StudyPlan
 from ditto.study.runner import CellResult, StepRunner, StudyContext
@@ -82,9 +81,9 @@ def analyse(cells: list[Cell], results: dict[str, CellResult], figures: Path) ->
         pool = cell.label("pool")
         name = "nested pools" if pool == "nested" else pool
         for metric in METRICS:
-            points = series[metric].setdefault(name, [(x, point(r, metric)) for x, r in baseline]
+            points = series[metric].setdefault(name, [(x, run_point(r, metric)) for x, r in baseline]
                                                if pool == "nested" else [])
-            points.append((float(cell.label("characters")), point(run, metric)))
+            points.append((float(cell.label("characters")), run_point(run, metric)))
     charts = {}
     if any(series[m] for m in METRICS):
         caption = "Scores against the number of training characters (nested pools; diversity pools at equal size)"

@@ -22,7 +22,7 @@ from ditto.store.run_store import DATABASE_NAME
 from ditto.study.document import Section
 from ditto.study.figures import share_bars
 from ditto.study.models import ModelRef
-from ditto.study.query_validity import RatedQuery, agreement_with_people, validity_by_kind
+from ditto.study.query_validity import RatedQuery, agreement_with_people, valid_sessions, validity_by_kind
 from ditto.study.run import StudyPlan
 from ditto.study.runner import CellResult, StepRunner, StudyContext
 from ditto.study.steps import Cell, QueryRating, Simulation, TrainingData
@@ -84,7 +84,7 @@ def analyse(cells: list[Cell], results: dict[str, CellResult], figures: Path, ra
         _validity_table(by_kind), charts,
     )
     sessions = {r.session for r in rated}
-    kept = sessions - {r.session for r in rated if r.valid is not True}
+    kept = valid_sessions(rated)
     runs = {c.label("data"): results[c.key].run for c in cells if c.role == "imitation" and c.key in results}
     downstream = Section("Training on valid queries only")
     downstream_intro = (f"{len(kept)} of {len(sessions)} sessions have every query rated valid; the second model "

@@ -202,6 +202,12 @@ def validity_by_kind(rated: list[RatedQuery]) -> dict[str, dict]:
     return by_kind | {"all": _shares(rated)}
 
 
+def valid_sessions(rated: Sequence[RatedQuery]) -> set[str]:
+    """The sessions whose every query the judge rated valid (an unparsed verdict is not valid):
+    what `query-quality` trains on."""
+    return {r.session for r in rated} - {r.session for r in rated if r.valid is not True}
+
+
 def _kappa(judge: list[bool], people: list[bool]) -> float | None:
     """Cohen's kappa; None where it is undefined: fewer than 2 items, or one class on both sides."""
     if len(judge) < 2 or len(set(judge) | set(people)) < 2:

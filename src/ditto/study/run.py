@@ -15,12 +15,12 @@ from pathlib import Path
 
 from ditto.cost import StageEstimate
 from ditto.evaluate.estimate import estimate_evaluation
-from ditto.pipeline import planned_eval_items
+from ditto.pipeline import planned_eval_items, training_estimate
 from ditto.report.cautions import self_judge_warning
 from ditto.report.differences import MIN_DIALOGUES
 from ditto.simulate.estimate import estimate_simulation
 from ditto.study.document import Section, StudyDocument, cells_table, write_document
-from ditto.study.runner import CellResult, StepRunner, StudyContext, is_done
+from ditto.study.runner import CellResult, StepRunner, StudyContext, is_done, owned_cells
 from ditto.study.steps import Cell, Evaluation, QueryRating, Simulation, Training
 
 Analysis = Callable[[StepRunner, dict[str, CellResult], Path], tuple[list[Section], dict]]
@@ -71,8 +71,8 @@ def run_study(plan: StudyPlan, context: StudyContext, *, progress: bool = True) 
     for warning in found:
         print(f"warning: {warning}", file=sys.stderr)
     runner = StepRunner(context, progress=progress)
-    results, impossible = runner.run_cells(plan.cells)
-    results |= runner.done_results(plan.cells)
+    made, impossible = runner.run_cells(plan.cells)
+    results = runner.done_results(plan.cells, made)
     finished = all(cell.key in results or cell.key in impossible for cell in plan.cells)
     figures = Path(config.out) / plan.name / "figures"
     figures.mkdir(parents=True, exist_ok=True)
@@ -121,9 +121,7 @@ def estimate_study(plan: StudyPlan, context: StudyContext) -> tuple[list[StageEs
     """What the study (this shard of it) would send and train, step by step, before anything
     runs; a step already done in `--out` is listed with nothing to send."""
     config, out = context.config, Path(context.config.out)
-    shard = config.shard
-    owned = StudyPlan(plan.name, plan.question,
-                      [c for c in plan.cells if shard is None or shard.owns(c.key)], plan.analyse, plan.ratings)
+    owned = replace(plan, cells=owned_cells(plan.cells, config.shard))
     simulations, trainings, evaluations = study_steps(owned)
     estimates: list[StageEstimate] = []
 
@@ -151,11 +149,9 @@ def estimate_study(plan: StudyPlan, context: StudyContext) -> tuple[list[StageEs
                 "rate queries", queries * judge.n, queries * judge.n * judge.attempts, queries * judge.n * 300,
                 queries * judge.n * judge.max_tokens,
                 note=f"about {queries} queries (a session per training character); prompts about 300 tokens"))
-    steps = config.settings.train_steps
     for training in trainings:
-        note = f"{steps} steps, no requests" if steps else "training, no requests"
-        if not (out / training.folder / "ditto_train.json").is_file():
-            estimates.append(StageEstimate(training.folder, 0, 0, 0, 0, note=f"{training.label}: {note}"))
+        if not is_done(out / training.folder):
+            estimates.append(training_estimate(training.folder, config.settings.train_steps, training.label))
     eval_config = config.settings.eval_config()
     for evaluation in evaluations:
         if not done(evaluation.folder, f"eval {evaluation.label}"):
@@ -172,9 +168,4 @@ def _needs(cell: Cell, out: Path) -> list[str]:
         folders += [training.data.simulation.folder, *([training.data.folder] if training.data.filtered else []),
                     training.folder]
     folders.append(evaluation.folder)
-
-    def state(folder: str) -> str:
-        made = is_done(out / folder) or (out / folder / "ditto_train.json").is_file()
-        return f"{folder} ({'done' if made else 'to make'})"
-
-    return [state(folder) for folder in folders]
+    return [f"{folder} ({'done' if is_done(out / folder) else 'to make'})" for folder in folders]

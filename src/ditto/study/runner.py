@@ -29,11 +29,12 @@ from ditto.models import ChatModel, load_model
 from ditto.models.huggingface import adapter_base
 from ditto.pipeline import split_pool
 from ditto.report.collect import Run, read_run
+from ditto.shard import Shard
 from ditto.simulate.run import simulate
 from ditto.store import RunStore
 from ditto.study.config import StudyConfig
 from ditto.study.models import ModelRef
-from ditto.study.query_validity import RatedQuery, rate_queries
+from ditto.study.query_validity import RatedQuery, rate_queries, valid_sessions
 from ditto.study.steps import (
     STEP_FILE,
     Cell,
@@ -188,11 +189,7 @@ class StepRunner:
             return sft
         folder = self.out / step.folder
         if not is_done(folder):
-            keep_sessions = None
-            if step.valid_only is not None:
-                rated = self.rating(step.valid_only)
-                invalid = {r.session for r in rated if r.valid is not True}
-                keep_sessions = {r.session for r in rated} - invalid
+            keep_sessions = valid_sessions(self.rating(step.valid_only)) if step.valid_only is not None else None
             samples = [
                 sample for _, sample in read_jsonl(sft)
                 if (step.characters is None or sample["character_id"] in step.characters)
@@ -253,8 +250,7 @@ class StepRunner:
     def run_cells(self, cells: list[Cell]) -> tuple[dict[str, CellResult], dict[str, str]]:
         """Every cell this machine owns (all of them without `--shard`), one progress line each;
         returns the results and, per cell that cannot be made, why."""
-        shard = self.config.shard
-        owned = [cell for cell in cells if shard is None or shard.owns(cell.key)]
+        owned = owned_cells(cells, self.config.shard)
         results: dict[str, CellResult] = {}
         impossible: dict[str, str] = {}
         try:
@@ -277,12 +273,17 @@ class StepRunner:
             self.release()
         return results, impossible
 
-    def done_results(self, cells: list[Cell]) -> dict[str, CellResult]:
-        """The cells already evaluated (by this machine or a merged shard), nothing run."""
-        return {
+    def done_results(self, cells: list[Cell], known: dict[str, CellResult]) -> dict[str, CellResult]:
+        """`known`, and the other cells already evaluated (by a merged shard), nothing run."""
+        return known | {
             cell.key: CellResult(cell, read_run(self.out / cell.evaluation.folder), None)
-            for cell in cells if is_done(self.out / cell.evaluation.folder)
+            for cell in cells if cell.key not in known and is_done(self.out / cell.evaluation.folder)
         }
+
+
+def owned_cells(cells: list[Cell], shard: Shard | None) -> list[Cell]:
+    """The cells this machine makes: all of them, or those `--shard` gives it."""
+    return [cell for cell in cells if shard is None or shard.owns(cell.key)]
 
 
 def score_line(run: Run) -> str:
