@@ -1,9 +1,10 @@
 """A run directory holds one SQLite database (WAL) recording every model request and result.
 
-Each result is committed the moment it arrives, under a key that hashes only what changes
-the output (model, messages, sampling settings, sample index). Re-running a command finds
-its results there and sends nothing; a run killed at any moment restarts from what was
-committed. One process at a time: a second one pointed at the same directory is refused.
+Each result is committed within a few milliseconds of arriving (in small groups, by
+`result_writer.py`), under a key that hashes only what changes the output (model, messages,
+sampling settings, sample index). Re-running a command finds its results there and sends
+nothing; a run killed at any moment restarts from what was committed. One process at a
+time: a second one pointed at the same directory is refused.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 from pathlib import Path
 
 from ditto.errors import DittoError
 from ditto.store.labels import StoredLabel, read_labels, save_labels
 from ditto.store.migrations import MIGRATIONS, apply_migrations
+from ditto.store.result_writer import ResultWriter, connect
 from ditto.types import ChatRequest, Completion, Usage
 
 try:
@@ -62,11 +63,9 @@ class RunStore:
         self._lock_file = self._acquire_lock()
         # One process, one user at a time (the lock), but not always one thread: the annotation
         # page's server may answer from another thread than the one that opened the store.
-        self.db = sqlite3.connect(self.run_dir / DATABASE_NAME, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=10000")
+        self.db = connect(self.run_dir / DATABASE_NAME)
         apply_migrations(self.db, MIGRATIONS)
+        self._writer = ResultWriter(self.run_dir / DATABASE_NAME)
 
     def _acquire_lock(self):
         if fcntl is None:
@@ -87,6 +86,7 @@ class RunStore:
         return handle
 
     def get_many(self, keys: list[str]) -> dict[str, Completion]:
+        self.flush()
         found: dict[str, Completion] = {}
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
@@ -110,24 +110,24 @@ class RunStore:
     def put(
         self, key: str, cache_id: str, request: ChatRequest, completion: Completion, latency_s: float
     ) -> None:
-        self.db.execute(
-            "INSERT OR IGNORE INTO requests (key, model, request, sample_index, text, finish_reason,"
-            " prompt_tokens, completion_tokens, latency_s, endpoint, structured)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                key,
-                cache_id,
-                request.model_dump_json(),
-                request.sample_index,
-                completion.text,
-                completion.finish_reason,
-                completion.usage.prompt_tokens,
-                completion.usage.completion_tokens,
-                latency_s,
-                completion.endpoint,
-                completion.structured,
-            ),
-        )
+        """Queue a result for the next group commit (module docstring); `flush` waits for it."""
+        self._writer.add((
+            key,
+            cache_id,
+            request.model_dump_json(),
+            request.sample_index,
+            completion.text,
+            completion.finish_reason,
+            completion.usage.prompt_tokens,
+            completion.usage.completion_tokens,
+            latency_s,
+            completion.endpoint,
+            completion.structured,
+        ))
+
+    def flush(self) -> None:
+        """Return once every result put so far is committed."""
+        self._writer.flush()
 
     def record_probe(self, model: str, endpoint: str, form: str | None, enforced: bool, detail: str) -> None:
         """Keep what a structured-output probe of `endpoint` found, for the run's record."""
@@ -164,6 +164,8 @@ class RunStore:
         Returns (rows added, rows already here, rows here with a different text): the last
         happens only when two machines sampled the same request differently, and the result
         already here is kept so that nothing this run has used changes under it."""
+        self.flush()
+        other.flush()
         self.db.execute("ATTACH DATABASE ? AS other", (str(other.run_dir / DATABASE_NAME),))
         try:
             self.db.execute("BEGIN")
@@ -180,10 +182,14 @@ class RunStore:
         return added, present, differing
 
     def count(self) -> int:
+        self.flush()
         return self.db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self._writer.close()
+        finally:
+            self.db.close()
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
