@@ -169,3 +169,14 @@ def test_the_server_applies_the_repetition_penalty_it_is_sent(llama_server):
     assert same.text == default.text
     assert none.text != default.text
     assert none.text.lower().count("cat") > default.text.lower().count("cat")
+
+
+def test_requests_go_out_in_the_order_given():
+    """Callers order requests so that shared prompt prefixes go out together (a server's
+    prefix cache); the workers take them in that order."""
+    from tests.scripted_server import ScriptedServer
+
+    with ScriptedServer(lambda messages, body: "ok") as server:
+        model = OpenAIChatModel("scripted", [server.base_url], concurrency=1)
+        run(model, [ask(f"question {i}", max_tokens=4) for i in range(12)])
+    assert [body["messages"][-1]["content"] for body in server.bodies] == [f"question {i}" for i in range(12)]

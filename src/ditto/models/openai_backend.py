@@ -15,9 +15,11 @@ enforce one (`schema_probe.py`), in the form each takes; the others get free tex
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import os
 import queue
+import ssl
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -298,26 +300,37 @@ class OpenAIChatModel:
         raise AssertionError("unreachable")
 
     async def _run(self, requests: Sequence[ChatRequest], results: queue.Queue, stop: threading.Event) -> None:
-        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-        semaphore = asyncio.Semaphore(self.concurrency)
-        async with httpx.AsyncClient(
-            headers=self._headers(), timeout=httpx.Timeout(self.timeout), limits=limits
-        ) as client:
+        """`concurrency` workers take the requests in order, each with its own small client.
 
-            async def one(index: int, request: ChatRequest) -> None:
-                async with semaphore:
+        One shared httpx client scans every connection of its pool on each request it sends
+        and each it finishes (httpcore checks each idle one for expiry), so at 64 connections
+        the pool, not the request, was most of the event loop's time (BENCHMARKS.md
+        "Pipeline at scale"). A worker's client holds one connection per endpoint, which it
+        reuses for every request it sends there."""
+        limits = httpx.Limits(max_connections=len(self.endpoints), max_keepalive_connections=len(self.endpoints))
+        tls = ssl_context()
+        pending = iter(enumerate(requests))
+
+        async def worker() -> None:
+            async with httpx.AsyncClient(
+                headers=self._headers(), timeout=httpx.Timeout(self.timeout), limits=limits, verify=tls
+            ) as client:
+                for index, request in pending:
                     if stop.is_set():
                         return
                     results.put((index, await self._complete(client, request)))
 
-            tasks = [asyncio.create_task(one(i, r)) for i, r in enumerate(requests)]
-            try:
-                for task in asyncio.as_completed(tasks):
-                    await task
-            finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+        workers = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(requests)))]
+        if not workers:
+            return
+        try:
+            done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()  # the first failure, if any
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
 
     def generate(self, requests: Sequence[ChatRequest]) -> Iterator[tuple[int, Completion]]:
         if any(r.response_schema is not None for r in requests):
@@ -349,6 +362,13 @@ class OpenAIChatModel:
 
     def close(self) -> None:
         pass
+
+
+@functools.lru_cache(maxsize=1)
+def ssl_context() -> ssl.SSLContext:
+    """The TLS settings httpx would make for each client, made once: loading the CA bundle
+    takes milliseconds, and every worker of every batch has a client."""
+    return httpx.create_ssl_context()
 
 
 def reason_of(exc: TransientError) -> str:
