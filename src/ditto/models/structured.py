@@ -17,6 +17,7 @@ the stage's tolerant text parser. `StructuredTally` counts each kind per endpoin
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,17 +51,22 @@ def valid_object(text: str, schema: ResponseSchema) -> dict | list | None:
     Raw control characters (a newline) inside strings are read as themselves: strict JSON
     forbids them, but their meaning is plain, and llama-cpp-python's grammar lets them
     through (4 of 8 query answers on the builtin model, BENCHMARKS.md)."""
-    import jsonschema
-
     try:
         value = json.loads(text, strict=False)
     except ValueError:
         return None
-    try:
-        jsonschema.validate(value, schema.schema)
-    except jsonschema.ValidationError:
-        return None
-    return value
+    return value if validator(schema.text).is_valid(value) else None
+
+
+@functools.lru_cache(maxsize=256)
+def validator(schema_text: str):
+    """A validator per schema, kept: `jsonschema.validate` also checks the schema against
+    the meta-schema on every call, which cost more than the rest of reading an answer.
+    Schemas are checked where they are made (`prompts.schemas.render_schema`)."""
+    import jsonschema
+
+    schema = json.loads(schema_text)
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
 def object_in_text(text: str, schema: ResponseSchema) -> dict | list | None:

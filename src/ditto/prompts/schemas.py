@@ -5,11 +5,16 @@ and the same `--prompts` override, so a user can bring their own schema with the
 Values go in through Jinja's `tojson`, so a candidate name holding quotes, brackets or
 newlines is one JSON string and cannot change the schema's shape. A rendered schema must be
 JSON and a valid JSON schema; a user's that is not is a one-line error naming its file.
+Checking a schema against the JSON-schema meta-schema costs tens of milliseconds, and the
+judge renders one per eval item (the candidates' names differ), so each template's first
+rendering in a process is checked in full and later ones only parsed: values enter through
+`tojson` and cannot change the schema's shape.
 """
 
 from __future__ import annotations
 
 import json
+import weakref
 from pathlib import Path
 
 from ditto.errors import DittoError
@@ -19,6 +24,9 @@ from ditto.types import ResponseSchema
 RESERVED_TOKENS = 32
 """Tokens kept free for an answer's JSON around its free text: braces, keys, the verdict."""
 MIN_ANALYSIS_CHARS = 16
+_checked_templates: weakref.WeakSet = weakref.WeakSet()
+"""Templates whose rendered schema passed the meta-schema check (Jinja loads a changed file
+as a new template, which is checked again)."""
 
 
 def render_schema(name: str, lang: str = "en", prompts_dir: str | Path | None = None, **values) -> ResponseSchema:
@@ -26,10 +34,13 @@ def render_schema(name: str, lang: str = "en", prompts_dir: str | Path | None = 
     import jsonschema
 
     text = render(f"{name}.schema", lang, prompts_dir, **values)
-    filename = load_template(f"{name}.schema", lang, prompts_dir).filename
+    template = load_template(f"{name}.schema", lang, prompts_dir)
+    filename = template.filename
     try:
         schema = json.loads(text)
-        jsonschema.Draft202012Validator.check_schema(schema)
+        if template not in _checked_templates:
+            jsonschema.Draft202012Validator.check_schema(schema)
+            _checked_templates.add(template)
     except ValueError as exc:
         raise DittoError(f"{filename}: the rendered schema is not JSON ({exc})") from None
     except jsonschema.SchemaError as exc:
