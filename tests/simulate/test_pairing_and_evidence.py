@@ -1,6 +1,6 @@
 from ditto.characters import Profile, read_profiles
 from ditto.simulate.evidence import find_evidence
-from ditto.simulate.pairing import birth_year, pick_partners, profile_key
+from ditto.simulate.pairing import birth_year, is_far, pick_partners, profile_key
 
 
 def test_partners_are_other_characters_of_the_same_language_and_seeded():
@@ -69,3 +69,37 @@ def test_prompts_dir_overrides_a_template(tmp_path):
     (tmp_path / "en" / "response_simulation.j2").write_text("{# version: 7 #}\nPlay {{ profile.name }}.")
     profile = next(p for p in read_profiles("builtin") if p.lang == "en")
     assert response_system_prompt(profile, tmp_path) == f"Play {profile.name}."
+
+
+def reference_partners(profiles, seed, contrast="random"):
+    """The definition `pick_partners` must keep: in each language, in key order, one
+    `rng.choice` over every other character of the language (or its far ones, 'hard')."""
+    import random
+
+    partners = {}
+    for lang in sorted({p.lang for p in profiles}):
+        pool = sorted((p for p in profiles if p.lang == lang), key=profile_key)
+        rng = random.Random(f"{seed}:{lang}")
+        for profile in pool:
+            others = [p for p in pool if p.id != profile.id]
+            if others:
+                if contrast == "hard":
+                    others = [p for p in others if is_far(profile, p)] or others
+                partners[profile_key(profile)] = rng.choice(others)
+    return partners
+
+
+def test_partners_are_those_of_the_definition_for_every_seed_and_pool_shape():
+    """The linear-time draw picks exactly the partners of the quadratic definition, so runs
+    made before it keep their data: a larger pool, a profile repeated under its id, one- and
+    two-character languages."""
+    builtin = read_profiles("builtin")
+    copies = [p.model_copy(update={"id": f"{p.id}~{k}", "name": f"{p.name} {k}"}) for k in range(1, 6) for p in builtin]
+    pools = [builtin, builtin + copies, builtin + [builtin[3].model_copy(update={"name": "again"})],
+             builtin[:1], builtin[:3]]
+    for pool in pools:
+        for seed in range(4):
+            for contrast in ("random", "hard"):
+                got = {k: (p.id, p.name) for k, p in pick_partners(pool, seed, contrast).items()}
+                want = {k: (p.id, p.name) for k, p in reference_partners(pool, seed, contrast).items()}
+                assert got == want, (len(pool), seed, contrast)
