@@ -31,6 +31,19 @@ def test_complete_answers_every_sample_and_a_rerun_sends_nothing(tmp_path):
     assert [r.params.seed for r in model.requests] == [5, 6, 5, 6]  # sample i: seed + i, n=1 each
 
 
+def test_a_request_asked_twice_is_sent_once_and_answers_both(tmp_path):
+    """Two conversations that are the same request (same key) get one answer, as a re-run
+    would read it from the store, and the model is asked once."""
+    counter = iter(range(100))
+    model = ScriptedModel(lambda r: f"{last_user(r)}-{next(counter)}")
+    with RunStore(tmp_path) as store:
+        results = complete(model, store, chats("a", "b", "a", "a"), SamplingParams(n=2, seed=1), progress=False)
+        assert store.count() == 4
+    texts = [[c.text for c in samples] for samples in results]
+    assert texts[0] == texts[2] == texts[3] != texts[1]
+    assert len(model.requests) == 4  # a#0, a#1, b#0, b#1
+
+
 def test_complete_takes_a_first_sample_per_conversation(tmp_path):
     model = ScriptedModel(lambda r: str(r.sample_index))
     with RunStore(tmp_path) as store:

@@ -1,8 +1,9 @@
 """The one function through which every model call in ditto goes, and the loop built on it.
 
 `complete` expands each conversation into its n samples, answers what it can from the run
-store, sends only the rest to the model, and commits each result as it arrives. So a
-re-run sends nothing, and a run killed half-way resumes where it stopped.
+store, sends only the rest to the model, and commits each result within milliseconds of its
+arrival (the store groups commits). So a re-run sends nothing, and a run killed half-way
+resumes where it stopped.
 
 `complete_until_parsed` is the loop every stage whose answers must have a form runs (query
 lists, judge verdicts, MT-Bench ratings): ask (under the form's JSON schema when it has one),
@@ -78,27 +79,41 @@ def complete(
     conversation i's requests (part of their key)."""
     firsts = [first_sample] * len(conversations) if isinstance(first_sample, int) else list(first_sample)
     schemas = list(schemas) if schemas is not None else [None] * len(conversations)
+    sample_params = {s: params.for_sample(s) for s in {f + k for f in set(firsts) for k in range(params.n)}}
     requests = [
-        ChatRequest(messages=tuple(messages), params=params.for_sample(s), sample_index=s, response_schema=schema)
+        ChatRequest(messages=tuple(messages), params=sample_params[s], sample_index=s, response_schema=schema)
         for messages, first, schema in zip(conversations, firsts, schemas)
         for s in range(first, first + params.n)
     ]
     keys = [request_key(model.cache_id, r) for r in requests]
     found = store.get_many(keys)
     results: list[Completion | None] = [found.get(k) for k in keys]
-    missing = [i for i, result in enumerate(results) if result is None]
+    # A request asked twice (the same key: same model, messages, settings and sample) is
+    # sent once, and its answer is both answers, as a re-run would read it from the store.
+    missing: list[int] = []
+    repeats: dict[int, list[int]] = {}
+    first_with_key: dict[str, int] = {}
+    for i, result in enumerate(results):
+        if result is None:
+            first = first_with_key.setdefault(keys[i], i)
+            (missing.append(i) if first == i else repeats.setdefault(first, []).append(i))
 
     retried_before = total_retries(model)
     with progress_bar(disable=not progress) as bar:
         task = bar.add_task(description, total=len(requests), completed=len(requests) - len(missing), tokens=0)
         started = time.perf_counter()
         fresh_tokens = 0
-        for position, completion in model.generate([requests[i] for i in missing]):
-            index = missing[position]
-            store.put(keys[index], model.cache_id, requests[index], completion, time.perf_counter() - started)
-            results[index] = completion
-            fresh_tokens += completion.usage.completion_tokens
-            bar.update(task, advance=1, tokens=fresh_tokens)
+        try:
+            for position, completion in model.generate([requests[i] for i in missing]):
+                index = missing[position]
+                store.put(keys[index], model.cache_id, requests[index], completion, time.perf_counter() - started)
+                results[index] = completion
+                for repeat in repeats.get(index, ()):
+                    results[repeat] = completion
+                fresh_tokens += completion.usage.completion_tokens
+                bar.update(task, advance=1, tokens=fresh_tokens)
+        finally:  # what arrived is committed before this returns, or before an error leaves it
+            store.flush()
 
     retried = total_retries(model) - retried_before
     if retried:
@@ -242,4 +257,5 @@ def complete_stream(
         if completion.text:
             yield completion.text
     store.put(key, model.cache_id, request, completion, time.perf_counter() - started)
+    store.flush()
     return completion
