@@ -56,7 +56,8 @@ BASE_URL = typer.Option(
     None,
     "--base-url",
     help="OpenAI-compatible server(s), e.g. http://127.0.0.1:8000/v1; several, comma-separated, "
-    "are used round-robin. The API key comes from DITTO_API_KEY or OPENAI_API_KEY.",
+    "share the requests: each goes to the one with the fewest in flight. The API key comes from DITTO_API_KEY "
+    "or OPENAI_API_KEY.",
 )
 CHARACTERS = typer.Option(
     BUILTIN_POOL, "--characters", "-c", help="Character profiles (JSON lines) or 'builtin' (the shipped pool)."
@@ -85,8 +86,10 @@ BATCH_SIZE = setting_option(BackendConfig, "batch_size")
 STRUCTURED = setting_option(BackendConfig, "structured")
 NO_PROGRESS = typer.Option(False, "--no-progress", help="Hide the progress bar.")
 SHARD = typer.Option(
-    None, "--shard", help="Do only this machine's share, i/N (1 <= i <= N), in its own --run directory; "
-    "join the shards with `ditto merge` and re-run without --shard to write the outputs.",
+    None, "--shard", help="Do only this machine's share, i/N (1 <= i <= N), in its own run directory; "
+    "join the shards with `ditto merge` and re-run without --shard to write the outputs. 'auto' takes i/N "
+    "from a Slurm job array (SLURM_ARRAY_TASK_*) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, with "
+    "JOB_COMPLETIONS set to .spec.completions); docs/scale.md.",
 )
 DRY_RUN = typer.Option(
     False, "--dry-run", help="Print the requests and estimated tokens per stage; send and write nothing."
