@@ -58,3 +58,17 @@ def test_cli_refuses_a_folder_that_is_not_a_run(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: ditto merge: {tmp_path / 'empty'} is not a run directory (no store.sqlite)"
     assert not (tmp_path / "m").exists()
+
+
+def test_merge_brings_the_shards_probes_so_the_rerun_probes_nothing(tmp_path):
+    with RunStore(tmp_path / "s1") as store:
+        store.record_probe("openai:m", "http://127.0.0.1:8000/v1", "json_schema", True, "enforced")
+    with RunStore(tmp_path / "s2") as store:
+        store.record_probe("openai:m", "http://127.0.0.1:8000/v1", "json_schema", True, "enforced")
+        store.record_probe("openai:m", "http://127.0.0.1:8001/v1", None, False, "free text")
+    merge_runs(tmp_path / "merged", [tmp_path / "s1", tmp_path / "s2"])
+    with RunStore(tmp_path / "merged") as store:
+        probes = store.probes()
+        assert [(p["endpoint"], p["enforced"]) for p in probes] == [
+            ("http://127.0.0.1:8000/v1", True), ("http://127.0.0.1:8001/v1", False)]
+        assert store.latest_probe("openai:m", "http://127.0.0.1:8000/v1")["form"] == "json_schema"

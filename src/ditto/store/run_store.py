@@ -160,7 +160,8 @@ class RunStore:
         return read_labels(self.db, task, annotator)
 
     def merge_from(self, other: RunStore) -> tuple[int, int, int]:
-        """Copy in every result `other` has and this store lacks, in one transaction.
+        """Copy in every result `other` has and this store lacks, and its probes of endpoints
+        this store has not probed, in one transaction.
         Returns (rows added, rows already here, rows here with a different text): the last
         happens only when two machines sampled the same request differently, and the result
         already here is kept so that nothing this run has used changes under it."""
@@ -176,6 +177,12 @@ class RunStore:
             added = self.db.execute(
                 "INSERT OR IGNORE INTO main.requests SELECT * FROM other.requests"
             ).rowcount
+            # The shards' structured-output probes too, so that the stage re-run on the
+            # merged store at the same URL sends nothing, not even a probe.
+            self.db.execute(
+                "INSERT INTO main.endpoint_probes SELECT * FROM other.endpoint_probes o WHERE NOT EXISTS "
+                "(SELECT 1 FROM main.endpoint_probes m WHERE m.model = o.model AND m.endpoint = o.endpoint)"
+            )
             self.db.execute("COMMIT")
         finally:
             self.db.execute("DETACH DATABASE other")
