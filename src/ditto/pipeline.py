@@ -31,7 +31,7 @@ from ditto.characters import Profile, read_profiles
 from ditto.characters.io import BUILTIN_POOL
 from ditto.cost import StageEstimate
 from ditto.errors import DittoError
-from ditto.evaluate.build import build_eval_set, draw_candidates
+from ditto.evaluate.build import CandidateDrawer, build_eval_set
 from ditto.evaluate.config import EvalConfig, JudgeConfig, Parsing
 from ditto.evaluate.eval_sets import read_eval_set
 from ditto.evaluate.mtbench import read_questions
@@ -274,10 +274,11 @@ def planned_eval_items(pool: list[Profile], eval_pool: list[Profile], simulation
     character, of `turns` queries of a typical length."""
     from ditto.simulate.estimate import QUERY_TOKENS
 
+    drawer = CandidateDrawer(pool)
     return [
         EvalItem(id=p.id, lang=p.lang, label=p.name, summary=p.summary, system=role_system_prompt(p),
                  prompts=["x" * 4 * QUERY_TOKENS] * simulation.turns,
-                 candidates=draw_candidates(p, pool, simulation.seed))
+                 candidates=drawer.draw(p, simulation.seed))
         for p in eval_pool if p.lang in simulation.langs
     ]
 

@@ -111,3 +111,29 @@ def judge_answers():
         "zh": ("回复提到自己号青莲居士，并写到举杯邀明月。\n最符合的角色为[李白]",
                "回复提到草堂和安史之乱。\n最符合的角色为[杜甫]"),
     }
+
+
+def test_drawn_candidates_are_those_of_the_definition():
+    """The drawer makes each language's list once, yet draws exactly what the definition
+    draws (a sample of three of the language's other characters, ordered by key, plus the
+    character, shuffled), so eval sets built before it are built again the same."""
+    import random
+
+    from ditto.characters import read_profiles
+    from ditto.evaluate.build import CandidateDrawer
+    from ditto.evaluate.candidates import candidate_line
+    from ditto.simulate.pairing import profile_key
+
+    def definition(profile, pool, seed):
+        others = sorted((p for p in pool if p.lang == profile.lang and p.id != profile.id), key=profile_key)
+        rng = random.Random(f"{seed}:candidates:{profile_key(profile)}")
+        chosen = rng.sample(others, 3) + [profile]
+        rng.shuffle(chosen)
+        return [candidate_line(p.name, p.summary or p.description) for p in chosen]
+
+    builtin = read_profiles("builtin")
+    copies = [p.model_copy(update={"id": f"{p.id}~{k}", "name": f"{p.name} {k}"}) for k in (1, 2, 3) for p in builtin]
+    for pool in (builtin, builtin + copies, builtin + [builtin[5].model_copy(update={"name": "again"})]):
+        drawer = CandidateDrawer(pool)
+        for seed in (0, 7):
+            assert [drawer.draw(p, seed) for p in pool] == [definition(p, pool, seed) for p in pool]

@@ -34,16 +34,51 @@ def held_out(pool: list[Profile], train_ids: set[str]) -> tuple[list[Profile], i
     return kept, len({p.id for p in pool} - {p.id for p in kept})
 
 
-def draw_candidates(profile: Profile, pool: list[Profile], seed: int) -> list[str]:
-    others = sorted((p for p in pool if p.lang == profile.lang and p.id != profile.id), key=profile_key)
-    if len(others) < CANDIDATES - 1:
-        raise DittoError(
-            f"--characters: {profile.lang} needs at least {CANDIDATES} characters for consistency candidates"
-        )
-    rng = random.Random(f"{seed}:candidates:{profile_key(profile)}")
-    chosen = rng.sample(others, CANDIDATES - 1) + [profile]
-    rng.shuffle(chosen)
-    return [candidate_line(p.name, p.summary or p.description) for p in chosen]
+class CandidateDrawer:
+    """Consistency candidates for any character of `pool`: the character and three others of
+    its language, drawn with the seed and shuffled.
+
+    Each draw is `rng.sample` over the language's other characters (ordered by key) and a
+    shuffle. The ordered list is made once per language, not once per character, and the
+    character's own entries are stepped over by position, which draws the same candidates
+    from the same random numbers in linear rather than quadratic time."""
+
+    def __init__(self, pool: list[Profile]) -> None:
+        by_lang: dict[str, list[Profile]] = {}
+        for profile in sorted(pool, key=profile_key):
+            by_lang.setdefault(profile.lang, []).append(profile)
+        self.by_lang = by_lang
+        self.positions = {
+            lang: _positions_by_id(profiles) for lang, profiles in by_lang.items()
+        }
+
+    def draw(self, profile: Profile, seed: int) -> list[str]:
+        in_lang = self.by_lang.get(profile.lang, [])
+        own = self.positions.get(profile.lang, {}).get(profile.id, [])
+        if len(in_lang) - len(own) < CANDIDATES - 1:
+            raise DittoError(
+                f"--characters: {profile.lang} needs at least {CANDIDATES} characters for consistency candidates"
+            )
+        rng = random.Random(f"{seed}:candidates:{profile_key(profile)}")
+        chosen = [in_lang[_step_over(j, own)] for j in rng.sample(range(len(in_lang) - len(own)), CANDIDATES - 1)]
+        chosen.append(profile)
+        rng.shuffle(chosen)
+        return [candidate_line(p.name, p.summary or p.description) for p in chosen]
+
+
+def _positions_by_id(profiles: list[Profile]) -> dict[str, list[int]]:
+    positions: dict[str, list[int]] = {}
+    for position, profile in enumerate(profiles):
+        positions.setdefault(profile.id, []).append(position)
+    return positions
+
+
+def _step_over(drawn: int, own: list[int]) -> int:
+    """Position `drawn` of the list without the positions `own` (ascending), in the full list."""
+    for taken in own:
+        if drawn >= taken:
+            drawn += 1
+    return drawn
 
 
 def build_eval_set(
@@ -73,6 +108,7 @@ def build_eval_set(
     eval_config = replace(config, push_to_hub=None, character_ids=held_out_ids)
     result = simulate(pool, teacher, store, run_dir, eval_config, progress=progress)
     profiles = {profile_key(p): p for p in eval_pool}
+    drawer = CandidateDrawer(pool)
     items = []
     for session in result.sessions:
         profile = profiles[session.id]
@@ -85,7 +121,7 @@ def build_eval_set(
                 system=role_system_prompt(profile, config.prompts_dir),
                 prompts=[t.query for t in session.turns],
                 ref_messages=[t.response for t in session.turns],
-                candidates=draw_candidates(profile, pool, config.seed),
+                candidates=drawer.draw(profile, config.seed),
                 rejection_labels=[t.rejection_label for t in session.turns],
                 evidence=["\n".join(t.evidence) for t in session.turns],
                 character_id=profile.id,
