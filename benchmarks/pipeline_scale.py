@@ -137,9 +137,8 @@ def bare_seconds(bodies: list[bytes], concurrency: int, work: Path, latency_ms: 
 def sizes_of(run_dir: Path) -> dict:
     store = sum(f.stat().st_size for f in run_dir.glob("store.sqlite*"))
     outputs = sum(f.stat().st_size for f in run_dir.rglob("*") if f.is_file() and not f.name.startswith("store."))
-    with sqlite3.connect(run_dir / "store.sqlite") as db:
-        rows = db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
-    return {"store_mb": round(store / 2**20, 1), "outputs_mb": round(outputs / 2**20, 1), "stored_results": rows}
+    return {"store_mb": round(store / 2**20, 1), "outputs_mb": round(outputs / 2**20, 1),
+            "stored_results": stored_results(run_dir)}
 
 
 def against_server(name: str, command, work: Path, args, *, replayed: bool = True,
@@ -191,36 +190,39 @@ def one_size(size: int, work: Path, args) -> dict:
     return out
 
 
+def stored_results(run_dir: Path) -> int:
+    with sqlite3.connect(run_dir / "store.sqlite") as db:
+        return db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+
+
+def simulate_recorded(name: str, pool: Path, run_dir: Path, work: Path, args,
+                      kill_after: int | None = None) -> tuple[dict, list[bytes]]:
+    """`ditto simulate` against a fresh recording server (killed once `kill_after` bodies
+    have arrived, when given); its result and the bodies the server received."""
+    record = work / f"{name}-bodies.jsonl"
+    server = Server(record, args.latency_ms)
+    try:
+        result = run_command(simulate_args(pool, run_dir, server.url)
+                             + ["--concurrency", str(args.concurrency), "--no-progress"],
+                             kill_after=kill_after, record=record)
+    finally:
+        bodies = server.stop()
+        record.unlink()
+    return result, bodies
+
+
 def kill_resume(size: int, work: Path, args, full_dir: Path) -> dict:
     """Kill `ditto simulate` half-way, restart it, count what each run sent (module docstring)."""
-    pool = work / f"pool-{size}.jsonl"
-    run_dir = work / f"killed-{size}"
-    with sqlite3.connect(full_dir / "store.sqlite") as db:
-        total = db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
-
-    record = work / "first-bodies.jsonl"
-    server = Server(record, args.latency_ms)
-    try:
-        first = run_command(simulate_args(pool, run_dir, server.url) + ["--concurrency", str(args.concurrency),
-                            "--no-progress"], kill_after=total // 2, record=record)
-    finally:
-        first_bodies = server.stop()
-    with sqlite3.connect(run_dir / "store.sqlite") as db:
-        committed = db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
-
-    record = work / "second-bodies.jsonl"
-    server = Server(record, args.latency_ms)
-    try:
-        second = run_command(simulate_args(pool, run_dir, server.url) + ["--concurrency", str(args.concurrency),
-                             "--no-progress"])
-    finally:
-        second_bodies = server.stop()
     from ditto.models.schema_probe import is_probe
 
+    pool, run_dir = work / f"pool-{size}.jsonl", work / f"killed-{size}"
+    total = stored_results(full_dir)
+    first, first_bodies = simulate_recorded("first", pool, run_dir, work, args, kill_after=total // 2)
+    committed = stored_results(run_dir)
+    second, second_bodies = simulate_recorded("second", pool, run_dir, work, args)
     sent = [b for b in second_bodies if not is_probe(json.loads(b))]
     duplicates = sum(count - 1 for count in Counter(sent).values())
-    with sqlite3.connect(run_dir / "store.sqlite") as db:
-        final = db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+    final = stored_results(run_dir)
     same_files = all((run_dir / f).read_bytes() == (full_dir / f).read_bytes()
                      for f in ("sessions.jsonl", "queries.jsonl", "sft.jsonl"))
     return {
