@@ -39,7 +39,8 @@ def eval_items(count: int = 6) -> tuple[list[EvalItem], list[list[str]]]:
                               prompts=["Who are you?", "What is the date today?"],
                               candidates=[f"[{name}] A character." for name in candidates],
                               rejection_labels=[0, 1]))
-        answers.append([f"I am {label}, and {'x ' * i}that is all.", f"I am {label}; I will not say."])
+        # every reply its own (items 0 and 4 share a label): a question asked twice is sent once
+        answers.append([f"I am {label}, and {'x ' * i}that is all.", f"I am {label}; I will not say, {i}."])
     return items, answers
 
 
