@@ -76,3 +76,10 @@ def test_a_failed_commit_is_raised_to_the_thread_that_waits_for_it(tmp_path):
     writer.add(("key", "m", "{}", 0, "text", "stop", 0, 0, 0.0, None, None))  # the writer goes on
     writer.close()
     assert committed_rows(tmp_path) == 1
+
+
+def test_a_writer_that_cannot_open_the_database_raises_instead_of_waiting(tmp_path):
+    writer = ResultWriter(tmp_path / "missing-folder" / "store.sqlite")
+    writer.add(("key", "m", "{}", 0, "text", "stop", 0, 0, 0.0, None, None))
+    with pytest.raises(sqlite3.OperationalError):
+        writer.flush()

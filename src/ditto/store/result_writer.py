@@ -68,7 +68,7 @@ class ResultWriter:
         """Queue one row of INSERT_RESULT's columns for the next group commit."""
         with self._condition:
             self._raise_failure()
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="ditto-store", daemon=True)
                 self._thread.start()
             self._pending.append(row)
@@ -101,7 +101,14 @@ class ResultWriter:
             raise error
 
     def _run(self) -> None:
-        db = connect(self.path)
+        try:
+            db = connect(self.path)
+        except BaseException as exc:  # handed on, as a failed commit is; a later add starts a new writer
+            with self._condition:
+                self._error = exc
+                self._pending.clear()
+                self._condition.notify_all()
+            return
         try:
             while True:
                 with self._condition:
