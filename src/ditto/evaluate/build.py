@@ -21,7 +21,7 @@ from ditto.evaluate.records import EvalItem
 from ditto.models import ChatModel
 from ditto.prompts.role import role_system_prompt
 from ditto.simulate.config import SimulateConfig
-from ditto.simulate.pairing import profile_key
+from ditto.simulate.pairing import language_pools, past_own, positions_by_id, profile_key
 from ditto.simulate.run import simulate
 from ditto.store import RunStore
 
@@ -44,13 +44,8 @@ class CandidateDrawer:
     from the same random numbers in linear rather than quadratic time."""
 
     def __init__(self, pool: list[Profile]) -> None:
-        by_lang: dict[str, list[Profile]] = {}
-        for profile in sorted(pool, key=profile_key):
-            by_lang.setdefault(profile.lang, []).append(profile)
-        self.by_lang = by_lang
-        self.positions = {
-            lang: _positions_by_id(profiles) for lang, profiles in by_lang.items()
-        }
+        self.by_lang = language_pools(pool)
+        self.positions = {lang: positions_by_id(profiles) for lang, profiles in self.by_lang.items()}
 
     def draw(self, profile: Profile, seed: int) -> list[str]:
         in_lang = self.by_lang.get(profile.lang, [])
@@ -60,25 +55,10 @@ class CandidateDrawer:
                 f"--characters: {profile.lang} needs at least {CANDIDATES} characters for consistency candidates"
             )
         rng = random.Random(f"{seed}:candidates:{profile_key(profile)}")
-        chosen = [in_lang[_step_over(j, own)] for j in rng.sample(range(len(in_lang) - len(own)), CANDIDATES - 1)]
+        chosen = [in_lang[past_own(j, own)] for j in rng.sample(range(len(in_lang) - len(own)), CANDIDATES - 1)]
         chosen.append(profile)
         rng.shuffle(chosen)
         return [candidate_line(p.name, p.summary or p.description) for p in chosen]
-
-
-def _positions_by_id(profiles: list[Profile]) -> dict[str, list[int]]:
-    positions: dict[str, list[int]] = {}
-    for position, profile in enumerate(profiles):
-        positions.setdefault(profile.id, []).append(position)
-    return positions
-
-
-def _step_over(drawn: int, own: list[int]) -> int:
-    """Position `drawn` of the list without the positions `own` (ascending), in the full list."""
-    for taken in own:
-        if drawn >= taken:
-            drawn += 1
-    return drawn
 
 
 def build_eval_set(

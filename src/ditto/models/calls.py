@@ -96,7 +96,10 @@ def complete(
     for i, result in enumerate(results):
         if result is None:
             first = first_with_key.setdefault(keys[i], i)
-            (missing.append(i) if first == i else repeats.setdefault(first, []).append(i))
+            if first == i:
+                missing.append(i)
+            else:
+                repeats.setdefault(first, []).append(i)
 
     retried_before = total_retries(model)
     with progress_bar(disable=not progress) as bar:

@@ -56,16 +56,10 @@ def pick_partners(profiles: list[Profile], seed: int, contrast: Contrast = "rand
     character itself. For `random` the list is not built: the drawn position is mapped past
     the character's own entries, which draws the same partner from the same random numbers
     in time linear in the pool rather than quadratic (16,000 characters took minutes)."""
-    by_lang: dict[str, list[Profile]] = defaultdict(list)
-    for profile in profiles:
-        by_lang[profile.lang].append(profile)
     partners: dict[str, Profile] = {}
-    for lang in sorted(by_lang):
-        pool = sorted(by_lang[lang], key=profile_key)
+    for lang, pool in language_pools(profiles).items():
         rng = random.Random(f"{seed}:{lang}")
-        positions: dict[str, list[int]] = defaultdict(list)
-        for position, profile in enumerate(pool):
-            positions[profile.id].append(position)
+        positions = positions_by_id(pool)
         years = [birth_year(p) for p in pool] if contrast == "hard" else []
         for position, profile in enumerate(pool):
             own = positions[profile.id]
@@ -77,9 +71,31 @@ def pick_partners(profiles: list[Profile], seed: int, contrast: Contrast = "rand
                        if far_apart(profile.category, years[position], pool[i].category, years[i])]
                 partners[profile_key(profile)] = pool[rng.choice(far or others)]
                 continue
-            drawn = rng.choice(range(len(pool) - len(own)))
-            for taken in own:  # ascending: step over the character's own entries
-                if drawn >= taken:
-                    drawn += 1
-            partners[profile_key(profile)] = pool[drawn]
+            partners[profile_key(profile)] = pool[past_own(rng.choice(range(len(pool) - len(own))), own)]
     return partners
+
+
+def language_pools(profiles: list[Profile]) -> dict[str, list[Profile]]:
+    """The profiles of each language, ordered by key, languages in order: what seeded draws
+    (partners, eval candidates) index into."""
+    by_lang: dict[str, list[Profile]] = defaultdict(list)
+    for profile in sorted(profiles, key=profile_key):
+        by_lang[profile.lang].append(profile)
+    return dict(sorted(by_lang.items()))
+
+
+def positions_by_id(pool: list[Profile]) -> dict[str, list[int]]:
+    """Where each id stands in `pool`, ascending (an id may stand more than once)."""
+    positions: dict[str, list[int]] = defaultdict(list)
+    for position, profile in enumerate(pool):
+        positions[profile.id].append(position)
+    return positions
+
+
+def past_own(drawn: int, own: list[int]) -> int:
+    """Position `drawn` of `pool` without the positions `own` (ascending), as a position in
+    `pool`: a draw over "everyone else" without building that list for each character."""
+    for taken in own:
+        if drawn >= taken:
+            drawn += 1
+    return drawn
